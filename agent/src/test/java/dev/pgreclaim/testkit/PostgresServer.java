@@ -1,0 +1,76 @@
+package dev.pgreclaim.testkit;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+
+/**
+ * A PostgreSQL server for tests. Obtain one through {@link PostgresServers}.
+ *
+ * <p>{@link #jdbcUrl}, {@link #connectAsSuperuser}, {@link #execute} and {@link #majorVersion} have default
+ * implementations built on {@link #host()}, {@link #port()}, {@link #superuser()} and {@link #superuserPassword()}.
+ */
+public interface PostgresServer extends AutoCloseable {
+
+  /** "local-binaries" | "testcontainers" | "embedded" | "external". */
+  String kind();
+
+  /** "127.0.0.1" for local ones. */
+  String host();
+
+  int port();
+
+  String superuser();
+
+  String superuserPassword();
+
+  default String jdbcUrl(String database) {
+    return "jdbc:postgresql://" + host() + ":" + port() + "/" + database;
+  }
+
+  /** A new superuser connection (DriverManager, autocommit on). */
+  default Connection connectAsSuperuser(String database) throws SQLException {
+    Properties props = new Properties();
+    props.setProperty("user", superuser());
+    props.setProperty("password", superuserPassword());
+    props.setProperty("connectTimeout", "10");
+    return DriverManager.getConnection(jdbcUrl(database), props);
+  }
+
+  /** Runs each statement in autocommit as superuser on one connection to {@code database}. */
+  default void execute(String database, String... statements) throws SQLException {
+    try (Connection c = connectAsSuperuser(database); Statement st = c.createStatement()) {
+      for (String sql : statements) {
+        st.execute(sql);
+      }
+    }
+  }
+
+  /** e.g. 15 (asks the running server). */
+  default int majorVersion() {
+    try (Connection c = connectAsSuperuser("postgres");
+        Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("show server_version_num")) {
+      rs.next();
+      return Integer.parseInt(rs.getString(1).trim()) / 10000;
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot read server_version_num from " + this, e);
+    }
+  }
+
+  boolean canRestart();
+
+  /**
+   * Fast stop (SIGINT) and start on the same port; returns when a real login works.
+   *
+   * @throws UnsupportedOperationException when {@link #canRestart()} is false
+   */
+  void restart() throws Exception;
+
+  /** Fast stop and delete the data directory; idempotent. A no-op for an external server. */
+  @Override
+  void close();
+}

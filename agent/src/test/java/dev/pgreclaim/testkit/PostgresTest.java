@@ -1,0 +1,22 @@
+package dev.pgreclaim.testkit;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Inherited;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A test (class or method) that needs PostgreSQL: {@link PostgresServer} parameters get the shared server. Without
+ * a server the test is skipped, or fails under CI ({@link PostgresServers#requireServer()}).
+ */
+@Target({ElementType.TYPE, ElementType.METHOD, ElementType.ANNOTATION_TYPE})
+@Retention(RetentionPolicy.RUNTIME)
+@Documented
+@Inherited
+@ExtendWith(PostgresExtension.class)
+@Tag("db")
+public @interface PostgresTest {}
