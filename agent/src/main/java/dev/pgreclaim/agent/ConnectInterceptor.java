@@ -1,0 +1,74 @@
+package dev.pgreclaim.agent;
+
+import dev.pgreclaim.log.AgentLog;
+import dev.pgreclaim.metrics.FailureCause;
+import dev.pgreclaim.metrics.ReclaimMetrics;
+import dev.pgreclaim.reclaim.OpenAttempt;
+import dev.pgreclaim.reclaim.Reclaimer;
+import dev.pgreclaim.reclaim.ReentryGuard;
+import dev.pgreclaim.reclaim.Refusal;
+import java.util.Properties;
+import java.util.function.Function;
+
+/**
+ * The handler behind {@link dev.pgreclaim.agent.bridge.ConnectBridge}: turns one exit of the woven
+ * {@code connect} into "retry" or "hand back". Whatever fails in here, the application gets its original outcome.
+ */
+final class ConnectInterceptor implements Function<Object[], Object> {
+    /**
+     * Test hook, deliberately outside the {@code pgreclaim.} namespace: {@code -Ddev.pgreclaim.faultInjection=true}
+     * makes the reclaim path throw, to prove the application then gets exactly its original outcome.
+     */
+    static final String FAULT_INJECTION_PROPERTY = "dev.pgreclaim.faultInjection";
+
+    private final Reclaimer reclaimer;
+    private final ReclaimMetrics metrics;
+    private final boolean injectFault;
+
+    ConnectInterceptor(Reclaimer reclaimer, ReclaimMetrics metrics) {
+        this.reclaimer = reclaimer;
+        this.metrics = metrics;
+        this.injectFault = Boolean.getBoolean(FAULT_INJECTION_PROPERTY);
+    }
+
+    @Override
+    public Object apply(Object[] call) {
+        try {
+            return handle(call[0], (String) call[1], (Properties) call[2], (Throwable) call[3], (Object[]) call[4])
+                    ? Boolean.TRUE : Boolean.FALSE;
+        } catch (Throwable agentFailure) {
+            metrics.failure(FailureCause.INTERNAL_ERROR);
+            AgentLog.warnOnce("internal-error", "pg-reclaim: internal error, the application got its original"
+                    + " outcome: {}", agentFailure.toString());
+            return Boolean.FALSE;
+        }
+    }
+
+    private boolean handle(Object driver, String url, Properties info, Throwable thrown, Object[] round) {
+        if (ReentryGuard.isInside()) {
+            // The agent's own admin login: never reclaim for it.
+            return false;
+        }
+        OpenAttempt attempt = (OpenAttempt) round[2];
+        if (attempt == null) {
+            if (thrown == null) {
+                return false;
+            }
+            Refusal refusal = Refusal.classify(thrown);
+            if (refusal == null) {
+                return false;
+            }
+            if (injectFault) {
+                throw new IllegalStateException("fault injected by " + FAULT_INJECTION_PROPERTY);
+            }
+            long openStart = round[0] instanceof Long ? (Long) round[0] : System.nanoTime();
+            attempt = reclaimer.onRefusal(driver, url, info, refusal, thrown, openStart);
+            if (attempt == null) {
+                return false;
+            }
+            round[1] = thrown;
+            round[2] = attempt;
+        }
+        return attempt.onExit(thrown);
+    }
+}

@@ -1,0 +1,40 @@
+package dev.pgreclaim.agent.bridge;
+
+import java.util.Properties;
+import java.util.function.Function;
+
+/**
+ * The one agent class the woven {@code Driver.connect} names. It uses only JDK types, so when the driver lives in a
+ * class loader that cannot see the agent jar (an isolated loader whose parent is the platform loader) a copy of this
+ * class alone can be placed in the bootstrap loader, and the agent hands its handler to that copy as well.
+ */
+public final class ConnectBridge {
+    private static volatile Function<Object[], Object> handler;
+
+    private ConnectBridge() {
+    }
+
+    /** Installs the agent's handler; {@code apply} returns {@code Boolean.TRUE} to re-run the open. */
+    public static void install(Function<Object[], Object> newHandler) {
+        handler = newHandler;
+    }
+
+    /**
+     * Called by the woven exit advice when the open failed, or when an earlier run of this open had failed.
+     *
+     * @param round state of this open across retries: [0] start nanos, [1] the original exception once the agent
+     *              takes the open on, [2] the agent's per-open state
+     * @return true to re-run the original body of {@code connect}
+     */
+    public static boolean onExit(Object driver, String url, Properties info, Throwable thrown, Object[] round) {
+        Function<Object[], Object> current = handler;
+        if (current == null) {
+            return false;
+        }
+        try {
+            return current.apply(new Object[] {driver, url, info, thrown, round}) == Boolean.TRUE;
+        } catch (Throwable agentFailure) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package dev.pgreclaim.reclaim;
+
+import dev.pgreclaim.metrics.FailureCause;
+
+/** What one reclaim round did. */
+final class ReclaimResult {
+    enum Kind {
+        /** A victim was terminated and has left pg_stat_activity (or the exit wait ran out). */
+        TERMINATED,
+        /** Another thread's reclaim freed a slot while this one waited: retry without terminating. */
+        JOINED,
+        /** Nothing was terminated; {@link #cause} says why. */
+        FAILED
+    }
+
+    final Kind kind;
+    final Victim victim;
+    final FailureCause cause;
+    final String detail;
+    final Throwable error;
+
+    private ReclaimResult(Kind kind, Victim victim, FailureCause cause, String detail, Throwable error) {
+        this.kind = kind;
+        this.victim = victim;
+        this.cause = cause;
+        this.detail = detail;
+        this.error = error;
+    }
+
+    static ReclaimResult terminated(Victim victim) {
+        return new ReclaimResult(Kind.TERMINATED, victim, null, null, null);
+    }
+
+    static ReclaimResult joined() {
+        return new ReclaimResult(Kind.JOINED, null, null, null, null);
+    }
+
+    static ReclaimResult failed(FailureCause cause, String detail, Throwable error) {
+        return new ReclaimResult(Kind.FAILED, null, cause, detail, error);
+    }
+}

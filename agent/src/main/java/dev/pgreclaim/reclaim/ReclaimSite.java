@@ -1,0 +1,227 @@
+package dev.pgreclaim.reclaim;
+
+import dev.pgreclaim.log.AgentLog;
+import dev.pgreclaim.metrics.FailureCause;
+import dev.pgreclaim.policy.VictimRules;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One (admin server, role) pair. Serialises reclaims for it in this JVM (single-flight: threads refused at the same
+ * time share one reclaim instead of each terminating a session) and owns its admin session.
+ */
+final class ReclaimSite {
+    /** Longest the admin session waits for a terminated victim to leave pg_stat_activity. */
+    static final long EXIT_WAIT_MAX_MILLIS = 250;
+    private static final long EXIT_POLL_NANOS = 500_000;
+
+    private final String role;
+    private final AdminSession admin;
+    private final ReentrantLock lock = new ReentrantLock();
+    private volatile long generation;
+    private long lastObservationNanos = System.nanoTime() - TimeUnit.SECONDS.toNanos(10);
+    private int unreportedObservations;
+
+    ReclaimSite(String role, AdminSession admin) {
+        this.role = role;
+        this.admin = admin;
+    }
+
+    /** Bumped after every termination; a waiter that sees it change knows a slot was freed while it waited. */
+    long generation() {
+        return generation;
+    }
+
+    String adminUrl() {
+        return admin.url();
+    }
+
+    ReclaimResult reclaim(Object driver, VictimScope scope, VictimRules rules, long seenGeneration,
+            long deadlineNanos, TerminationBudget budget) {
+        try {
+            long waitNanos = deadlineNanos - System.nanoTime();
+            if (waitNanos <= 0 || !lock.tryLock(waitNanos, TimeUnit.NANOSECONDS)) {
+                return ReclaimResult.failed(FailureCause.DEADLINE,
+                        "another thread's reclaim for role " + role + " outlasted the deadline", null);
+            }
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            return ReclaimResult.failed(FailureCause.INTERRUPTED, "interrupted while waiting for a reclaim", null);
+        }
+        try {
+            if (generation != seenGeneration) {
+                return ReclaimResult.joined();
+            }
+            if (!budget.tryAcquire(System.nanoTime())) {
+                return ReclaimResult.failed(FailureCause.BUDGET_EXHAUSTED, "termination budget spent", null);
+            }
+            ReclaimResult result = terminateOne(driver, scope, rules, deadlineNanos);
+            if (result.kind != ReclaimResult.Kind.TERMINATED) {
+                budget.refund();
+            } else {
+                generation++;
+            }
+            return result;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private ReclaimResult terminateOne(Object driver, VictimScope scope, VictimRules rules, long deadlineNanos) {
+        Connection connection;
+        try {
+            connection = admin.acquire(driver, deadlineNanos);
+        } catch (SQLException | RuntimeException adminFailure) {
+            admin.close();
+            return adminConnectFailure(adminFailure);
+        }
+        boolean healthy = true;
+        boolean locked = false;
+        try {
+            ReclaimLock.acquire(connection, role, remainingMillis(deadlineNanos));
+            locked = true;
+            Victim victim = VictimQuery.terminateOne(connection, scope, rules);
+            if (victim == null) {
+                return explainNoVictim(connection, scope, rules);
+            }
+            if (!victim.terminated()) {
+                // The pid left between selection and signal: its slot is free anyway.
+                return ReclaimResult.joined();
+            }
+            awaitExit(connection, victim.pid(), deadlineNanos);
+            return ReclaimResult.terminated(victim);
+        } catch (SQLException sqlFailure) {
+            healthy = false;
+            return sqlFailure(sqlFailure);
+        } catch (RuntimeException unexpected) {
+            healthy = false;
+            return ReclaimResult.failed(FailureCause.INTERNAL_ERROR, unexpected.toString(), unexpected);
+        } finally {
+            if (locked && healthy) {
+                try {
+                    ReclaimLock.release(connection, role);
+                } catch (SQLException unlockFailure) {
+                    healthy = false;
+                }
+            }
+            // Closing an unhealthy session also drops a lock it may still hold.
+            admin.release(healthy);
+        }
+    }
+
+    /**
+     * The victim's slot is free only once it has exited; pg_terminate_backend returns when the signal is sent.
+     * Polls pg_stat_activity (a fresh snapshot per autocommit statement) while holding the cross-JVM lock, so no
+     * other JVM picks the same, still-exiting session.
+     */
+    private static void awaitExit(Connection connection, int pid, long deadlineNanos) throws SQLException {
+        long until = Math.min(deadlineNanos, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(EXIT_WAIT_MAX_MILLIS));
+        while (VictimQuery.stillThere(connection, pid)) {
+            if (System.nanoTime() + EXIT_POLL_NANOS >= until || Thread.currentThread().isInterrupted()) {
+                return;
+            }
+            LockSupport.parkNanos(EXIT_POLL_NANOS);
+        }
+    }
+
+    private ReclaimResult explainNoVictim(Connection connection, VictimScope scope, VictimRules rules)
+            throws SQLException {
+        VictimQuery.Visibility seen = VictimQuery.visibility(connection, role);
+        if (seen.hidden > 0) {
+            return ReclaimResult.failed(FailureCause.STATE_HIDDEN, "the admin role sees no state for " + seen.hidden
+                    + " session(s) of role " + role + "; grant it pg_read_all_stats (GRANT pg_read_all_stats TO <admin>)",
+                    null);
+        }
+        return ReclaimResult.failed(FailureCause.NO_VICTIM, "no eligible session of " + scope + ": " + seen.sessions
+                + " session(s), " + seen.active + " active, " + seen.idle + " idle (a victim must be idle for at least "
+                + dev.pgreclaim.policy.Durations.format(rules.minIdleMillis())
+                + ", hold no advisory lock and match no protect pattern)", null);
+    }
+
+    private static ReclaimResult adminConnectFailure(Exception failure) {
+        String state = failure instanceof SQLException ? ((SQLException) failure).getSQLState() : null;
+        if (SqlStates.INVALID_PASSWORD.equals(state) || SqlStates.INVALID_AUTHORIZATION.equals(state)) {
+            return ReclaimResult.failed(FailureCause.ADMIN_LOGIN_FAILED, "the admin login was refused (SQLState "
+                    + state + "); check pgreclaim.admin.user and its password", failure);
+        }
+        return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin connection could not be opened"
+                + (state == null ? "" : " (SQLState " + state + ")"), failure);
+    }
+
+    private static ReclaimResult sqlFailure(SQLException failure) {
+        String state = failure.getSQLState();
+        if (SqlStates.INSUFFICIENT_PRIVILEGE.equals(state)) {
+            return ReclaimResult.failed(FailureCause.NO_PRIVILEGE, "the admin role may not terminate the session;"
+                    + " grant it pg_signal_backend (GRANT pg_signal_backend TO <admin>)", failure);
+        }
+        if (SqlStates.LOCK_NOT_AVAILABLE.equals(state)) {
+            return ReclaimResult.failed(FailureCause.LOCK_TIMEOUT, "another JVM's reclaim for this role held the"
+                    + " reclaim lock past the deadline", failure);
+        }
+        return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin session failed"
+                + (state == null ? "" : " (SQLState " + state + ")"), failure);
+    }
+
+    /**
+     * Observe mode: names the session that would be terminated, killing nothing. At most one query a second per
+     * site, so an application retrying in a tight loop does not hammer the server with admin queries.
+     */
+    void observe(Object driver, VictimScope scope, VictimRules rules, long deadlineNanos, String refusalLine) {
+        if (!lock.tryLock()) {
+            return;
+        }
+        try {
+            long now = System.nanoTime();
+            if (now - lastObservationNanos < TimeUnit.SECONDS.toNanos(1)) {
+                unreportedObservations++;
+                return;
+            }
+            lastObservationNanos = now;
+            String more = unreportedObservations == 0 ? ""
+                    : " (+" + unreportedObservations + " refusal(s) not reported in the last second)";
+            unreportedObservations = 0;
+            Connection connection;
+            try {
+                connection = admin.acquire(driver, deadlineNanos);
+            } catch (SQLException | RuntimeException adminFailure) {
+                admin.close();
+                ReclaimResult failure = adminConnectFailure(adminFailure);
+                AgentLog.warn("pg-reclaim: observe: {}; cannot name a would-be victim: {}{}", refusalLine,
+                        failure.detail, more);
+                return;
+            }
+            boolean healthy = true;
+            try {
+                List<Victim> candidates = VictimQuery.candidates(connection, scope, rules, 1);
+                if (candidates.isEmpty()) {
+                    ReclaimResult why = explainNoVictim(connection, scope, rules);
+                    AgentLog.warn("pg-reclaim: observe: {}; no session would be terminated: {}{}", refusalLine,
+                            why.detail, more);
+                } else {
+                    AgentLog.warn("pg-reclaim: observe: {}; would terminate {} (mode=observe: nothing terminated){}",
+                            refusalLine, candidates.get(0).describe(), more);
+                }
+            } catch (SQLException sqlFailure) {
+                healthy = false;
+                AgentLog.warn("pg-reclaim: observe: {}; cannot name a would-be victim: {}{}", refusalLine,
+                        sqlFailure(sqlFailure).detail, more);
+            } finally {
+                admin.release(healthy);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void close() {
+        admin.close();
+    }
+
+    private static long remainingMillis(long deadlineNanos) {
+        return Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000L);
+    }
+}
