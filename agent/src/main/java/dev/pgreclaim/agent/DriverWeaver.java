@@ -50,7 +50,7 @@ final class DriverWeaver {
         ClassFileVersion version = ClassFileVersion.ofClassFile(classfile);
         Implementation.Context.ExtractableView context = Implementation.Context.Disabled.Factory.INSTANCE.make(
                 driver, new AuxiliaryType.NamingStrategy.Suffixing("pgreclaim"), TypeInitializer.None.INSTANCE,
-                version, version);
+                version, version, Implementation.Context.FrameGeneration.GENERATE);
         ClassVisitor visitor = advice.wrap(driver, writer, context, pool, driver.getDeclaredFields(),
                 driver.getDeclaredMethods(), writerFlags, readerFlags);
         reader.accept(visitor, readerFlags);
