@@ -62,7 +62,11 @@ class CompatibilityIT {
   void driverManagerOnTheClassPath(String javaName, String pgjdbcJar, Path java, PostgresServer server)
       throws Exception {
     Path driverJar = AgentRun.appLib(pgjdbcJar);
-    replaySeed(server, java, List.of(AgentRun.testClasses(), driverJar), "drivermanager", "flat", List.of());
+    ForkedJvm.Result result = replaySeed(server, java, List.of(AgentRun.testClasses(), driverJar), "drivermanager",
+        "flat", List.of());
+    // no SLF4J in this application: the agent's lines are compact stderr lines
+    assertThat(result.stderr()).containsPattern("(?m)^\\[pg-reclaim\\] INFO active on org.postgresql.Driver")
+        .containsPattern("(?m)^\\[pg-reclaim\\] WARN pg-reclaim AUDIT terminated pid=");
   }
 
   @ParameterizedTest(name = "{1}, pgjdbc 42.7 on the class path, {0}")
@@ -99,14 +103,19 @@ class CompatibilityIT {
    */
   static ForkedJvm.Result replaySeed(PostgresServer server, Path java, List<Path> classpath, String how,
       String loader, List<String> driverJars) throws Exception {
+    return replaySeed(server, AgentRun.app().java(java).classpath(classpath), how, loader, driverJars);
+  }
+
+  /** {@link #replaySeed(PostgresServer, Path, List, String, String, List)} with a prepared run (JVM, class path). */
+  static ForkedJvm.Result replaySeed(PostgresServer server, AgentRun run, String how, String loader,
+      List<String> driverJars) throws Exception {
     try (Seed seed = TestDatabase.seed(server, 1);
         IdleHolder holder = IdleHolder.start(seed.url(), seed.role(), seed.rolePassword(), HoldState.IDLE,
             "forgotten-psql")) {
       Thread.sleep(300);
       List<String> args = new ArrayList<>(List.of(seed.url(), seed.role(), how, loader));
       args.addAll(driverJars);
-      ForkedJvm.Result result = AgentRun.app().java(java).classpath(classpath).mainClass(CompatApp.class.getName())
-          .terminating(seed).property("compat.mbean", "true").run(args.toArray(new String[0]));
+      ForkedJvm.Result result = run.mainClass(CompatApp.class.getName()).terminating(seed).property("compat.mbean", "true").run(args.toArray(new String[0]));
       System.out.println(result);
 
       assertThat(result.stdout()).as(result.toString()).contains("CONNECTED backend_pid=");
