@@ -34,6 +34,11 @@ final class DriverWeaver {
     private DriverWeaver() {
     }
 
+    /** {@link #weave(ClassLoader, byte[], boolean)} for a loader that sees the agent's classes. */
+    static byte[] weave(ClassLoader loader, byte[] classfile) {
+        return weave(loader, classfile, true);
+    }
+
     /**
      * The woven class file; throws when {@code connect(String, Properties)} was not found. {@code agentVisible}: the
      * driver's loader sees the agent's classes ({@link DriverAdvice}), else {@link SystemLoaderDriverAdvice}.
