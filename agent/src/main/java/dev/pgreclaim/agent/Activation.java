@@ -6,28 +6,18 @@ import dev.pgreclaim.metrics.AgentStats;
 import dev.pgreclaim.metrics.ReclaimMetrics;
 import dev.pgreclaim.policy.Policy;
 import dev.pgreclaim.reclaim.Reclaimer;
-import java.io.File;
-import java.io.FileOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.lang.instrument.Instrumentation;
-import java.lang.reflect.Method;
-import java.util.jar.JarEntry;
-import java.util.jar.JarFile;
-import java.util.jar.JarOutputStream;
 
 /**
- * What happens when {@code org.postgresql.Driver} appears: the reclaim machinery is built once, the bridge is made
- * visible to the driver's class loader, and the class is woven. Kept apart from {@link DriverTransformer} so that
- * none of this is loaded in a JVM that never loads the driver.
+ * What happens when {@code org.postgresql.Driver} appears: the reclaim machinery is built once and the class is
+ * woven, with the advice that can reach the bridge from the driver's class loader. Kept apart from
+ * {@link DriverTransformer} so that none of this is loaded in a JVM that never loads the driver.
  */
 final class Activation {
-    private static final String BRIDGE_CLASS = "dev.pgreclaim.agent.bridge.ConnectBridge";
-
     private static volatile Policy policy;
     private static volatile Instrumentation instrumentation;
     private static ConnectInterceptor interceptor;
-    private static boolean bootstrapBridgeInstalled;
+    private static boolean isolatedLoaderNoted;
 
     private Activation() {
     }
@@ -42,10 +32,11 @@ final class Activation {
         try {
             AgentLog.useApplicationLoader(loader);
             activate(loader);
-            if (!seesAgentClasses(loader)) {
-                installBootstrapBridge();
+            boolean agentVisible = seesAgentClasses(loader);
+            if (!agentVisible) {
+                noteIsolatedLoader(loader);
             }
-            return DriverWeaver.weave(loader, classfile);
+            return DriverWeaver.weave(loader, classfile, agentVisible);
         } catch (Throwable weaveFailure) {
             AgentLog.warnOnce("weave", "pg-reclaim: could not weave org.postgresql.Driver in {}; the driver runs"
                     + " unchanged: {}", describe(loader), weaveFailure.toString());
@@ -95,44 +86,14 @@ final class Activation {
         return false;
     }
 
-    /**
-     * For a driver in an isolated loader (parent: platform or bootstrap): puts a copy of the JDK-typed bridge into
-     * the bootstrap loader and hands it the same handler. Only done when needed, since appending to the bootstrap
-     * search path turns class-data sharing off for classes loaded afterwards.
-     */
-    private static synchronized void installBootstrapBridge() throws IOException, ReflectiveOperationException {
-        if (bootstrapBridgeInstalled) {
+    /** Said once: the driver's loader cannot see the agent jar, so the woven driver reaches it by reflection. */
+    private static synchronized void noteIsolatedLoader(ClassLoader loader) {
+        if (isolatedLoaderNoted) {
             return;
         }
-        String resource = BRIDGE_CLASS.replace('.', '/') + ".class";
-        File jar = File.createTempFile("pg-reclaim-bridge", ".jar");
-        jar.deleteOnExit();
-        InputStream classfile = ConnectBridge.class.getClassLoader().getResourceAsStream(resource);
-        if (classfile == null) {
-            throw new IOException("bridge class file not found in the agent jar");
-        }
-        JarOutputStream out = new JarOutputStream(new FileOutputStream(jar));
-        try {
-            out.putNextEntry(new JarEntry(resource));
-            byte[] buffer = new byte[4096];
-            int n;
-            while ((n = classfile.read(buffer)) > 0) {
-                out.write(buffer, 0, n);
-            }
-            out.closeEntry();
-        } finally {
-            out.close();
-            classfile.close();
-        }
-        instrumentation.appendToBootstrapClassLoaderSearch(new JarFile(jar));
-        Class<?> bootBridge = Class.forName(BRIDGE_CLASS, true, null);
-        if (bootBridge != ConnectBridge.class) {
-            Method install = bootBridge.getMethod("install", java.util.function.Function.class);
-            install.invoke(null, interceptor);
-        }
-        bootstrapBridgeInstalled = true;
-        AgentLog.info("pg-reclaim: the driver's class loader cannot see the agent jar; bridge placed in the"
-                + " bootstrap loader");
+        isolatedLoaderNoted = true;
+        AgentLog.info("pg-reclaim: the class loader of org.postgresql.Driver ({}) cannot see the agent jar; the"
+                + " woven driver reaches the agent through the system class loader", describe(loader));
     }
 
     /** Attach: weave drivers loaded before the agent arrived. */

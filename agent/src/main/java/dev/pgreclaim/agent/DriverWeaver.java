@@ -28,20 +28,29 @@ import net.bytebuddy.utility.OpenedClassReader;
  */
 final class DriverWeaver {
     static final String DRIVER_NAME = "org.postgresql.Driver";
-    /** The woven class names the bridge; its absence after weaving means the method was not found. */
+    /** The woven class names the bridge (as a class, or as a string); its absence means the method was not found. */
     private static final String BRIDGE_REFERENCE = "dev/pgreclaim/agent/bridge/ConnectBridge";
 
     private DriverWeaver() {
     }
 
-    /** The woven class file; throws when {@code connect(String, Properties)} was not found. */
+    /** {@link #weave(ClassLoader, byte[], boolean)} for a loader that sees the agent's classes. */
     static byte[] weave(ClassLoader loader, byte[] classfile) {
+        return weave(loader, classfile, true);
+    }
+
+    /**
+     * The woven class file; throws when {@code connect(String, Properties)} was not found. {@code agentVisible}: the
+     * driver's loader sees the agent's classes ({@link DriverAdvice}), else {@link SystemLoaderDriverAdvice}.
+     */
+    static byte[] weave(ClassLoader loader, byte[] classfile, boolean agentVisible) {
         ClassFileLocator locator = new ClassFileLocator.Compound(ClassFileLocator.Simple.of(DRIVER_NAME, classfile),
                 loader == null ? ClassFileLocator.ForClassLoader.ofBootLoader()
                         : ClassFileLocator.ForClassLoader.of(loader));
         TypePool pool = TypePool.Default.WithLazyResolution.of(locator);
         TypeDescription driver = pool.describe(DRIVER_NAME).resolve();
-        AsmVisitorWrapper.ForDeclaredMethods advice = Advice.to(DriverAdvice.class)
+        AsmVisitorWrapper.ForDeclaredMethods advice = Advice
+                .to(agentVisible ? DriverAdvice.class : SystemLoaderDriverAdvice.class)
                 .on(named("connect").and(takesArguments(String.class, Properties.class)).and(not(isStatic())));
         ClassReader reader = OpenedClassReader.of(classfile);
         int writerFlags = advice.mergeWriter(0);
@@ -55,7 +64,7 @@ final class DriverWeaver {
                 driver.getDeclaredMethods(), writerFlags, readerFlags);
         reader.accept(visitor, readerFlags);
         byte[] woven = writer.toByteArray();
-        if (!mentions(woven, BRIDGE_REFERENCE)) {
+        if (!mentions(woven, agentVisible ? BRIDGE_REFERENCE : SystemLoaderDriverAdvice.BRIDGE_NAME)) {
             throw new IllegalStateException("connect(String, Properties) not found in " + DRIVER_NAME);
         }
         return woven;

@@ -4,9 +4,10 @@ import java.util.Properties;
 import java.util.function.Function;
 
 /**
- * The one agent class the woven {@code Driver.connect} names. It uses only JDK types, so when the driver lives in a
- * class loader that cannot see the agent jar (an isolated loader whose parent is the platform loader) a copy of this
- * class alone can be placed in the bootstrap loader, and the agent hands its handler to that copy as well.
+ * The one agent class the woven {@code Driver.connect} calls. Its signature uses only JDK types, so when the driver
+ * lives in a class loader that cannot see the agent jar (an isolated loader whose parent is the platform loader) the
+ * woven driver can call it by reflection through the system class loader
+ * ({@link dev.pgreclaim.agent.SystemLoaderDriverAdvice}).
  */
 public final class ConnectBridge {
     private static volatile Function<Object[], Object> handler;

@@ -1,0 +1,101 @@
+package dev.pgreclaim.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pgreclaim.testkit.ForkedJvm;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The shaded jar itself: only the project's packages and {@code META-INF}, the agent's manifest entries, and a
+ * start-up that leaves Byte Buddy (and the reclaim machinery) unloaded until {@code org.postgresql.Driver} appears.
+ */
+class AgentJarIT {
+
+  @Test
+  void holdsOnlyTheProjectsPackagesAndMetaInf() throws Exception {
+    List<String> foreign = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    try (JarFile jar = new JarFile(AgentRun.agentJar().toFile())) {
+      for (JarEntry entry : java.util.Collections.list(jar.entries())) {
+        String name = entry.getName();
+        names.add(name);
+        boolean ours = name.equals("dev/") || name.startsWith("dev/pgreclaim/") || name.startsWith("META-INF/");
+        boolean classOutsideOurPackages = name.endsWith(".class") && !name.startsWith("dev/pgreclaim/");
+        if (!ours || classOutsideOurPackages) {
+          foreign.add(name);
+        }
+      }
+    }
+    assertThat(foreign).as("entries outside dev/pgreclaim/ and META-INF/").isEmpty();
+    assertThat(names).noneMatch(n -> n.contains("net/bytebuddy") || n.startsWith("org/"))
+        .anyMatch(n -> n.startsWith("dev/pgreclaim/shaded/bytebuddy/") && n.endsWith(".class"))
+        .contains("dev/pgreclaim/agent/AgentMain.class");
+  }
+
+  @Test
+  void manifestDeclaresTheAgent() throws Exception {
+    try (JarFile jar = new JarFile(AgentRun.agentJar().toFile())) {
+      Attributes main = jar.getManifest().getMainAttributes();
+      assertThat(main.getValue("Premain-Class")).isEqualTo("dev.pgreclaim.agent.AgentMain");
+      assertThat(main.getValue("Agent-Class")).isEqualTo("dev.pgreclaim.agent.AgentMain");
+      assertThat(main.getValue("Can-Retransform-Classes")).isEqualTo("true");
+      assertThat(main.getValue("Main-Class")).startsWith("dev.pgreclaim.");
+    }
+  }
+
+  static Stream<Arguments> javas() {
+    return ForkedJvm.javaBinaries().stream().map(java -> Arguments.of(CompatibilityIT.javaName(java), java));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("javas")
+  void startUpWithoutTheDriverLoadsNeitherByteBuddyNorTheReclaimCode(String javaName, Path java) {
+    ForkedJvm.Result result = startUp(java, "none");
+
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    assertThat(result.stdout()).as(result.toString())
+        .contains("NO DRIVER")
+        .contains("dev.pgreclaim.agent.DriverTransformer") // the agent did start
+        .doesNotContain("dev.pgreclaim.shaded.bytebuddy")
+        .doesNotContain("dev.pgreclaim.agent.DriverWeaver")
+        .doesNotContain("dev.pgreclaim.agent.ConnectInterceptor")
+        .doesNotContain("dev.pgreclaim.reclaim.")
+        .doesNotContain("dev.pgreclaim.metrics.")
+        .doesNotContain("dev.pgreclaim.log.");
+    assertThat(result.stderr()).as(result.toString()).isEmpty();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("javas")
+  void loadingTheDriverLoadsByteBuddyAndWeaves(String javaName, Path java) {
+    ForkedJvm.Result result = startUp(java, "driver");
+
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    assertThat(result.stdout()).as(result.toString())
+        .contains("DRIVER LOADED")
+        .contains("dev.pgreclaim.shaded.bytebuddy.asm.Advice");
+    assertThat(result.stderr()).as(result.toString())
+        .contains("[pg-reclaim] INFO active on org.postgresql.Driver")
+        .doesNotContain("could not weave")
+        .doesNotContain("Sharing is only supported");
+  }
+
+  private static ForkedJvm.Result startUp(Path java, String mode) {
+    return AgentRun.app().java(java).mainClass(StartupApp.class.getName())
+        .property("pgreclaim.mode", "terminate").property("pgreclaim.admin.user", "reclaimer")
+        .property("pgreclaim.jmx", "false")
+        .env("PGRECLAIM_ADMIN_PASSWORD", "not-used-here")
+        .jvmArg("-verbose:class")
+        .run(mode);
+  }
+}
