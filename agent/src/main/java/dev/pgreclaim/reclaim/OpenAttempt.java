@@ -92,9 +92,9 @@ public final class OpenAttempt {
                 attempts++;
                 Victim victim = result.victim;
                 terminatedPids.append(terminatedPids.length() == 0 ? "pid " : ", pid ").append(victim.pid());
-                String summary = victim.describe() + " reason=\"" + refusal.describe() + " refused an open to "
+                String summary = AuditLine.fields(victim, refusal.describe() + " refused an open to "
                         + target.describe() + "; longest-idle eligible session (min-idle "
-                        + Durations.format(reclaimer.policy().victimRules().minIdleMillis()) + ")\" attempt="
+                        + Durations.format(reclaimer.policy().victimRules().minIdleMillis()) + ")") + " attempt="
                         + attempts + "/" + reclaimer.policy().maxAttempts();
                 metrics.terminated(summary);
                 AgentLog.audit("terminated {}", summary);

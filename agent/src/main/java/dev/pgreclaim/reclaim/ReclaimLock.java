@@ -12,7 +12,7 @@ import java.sql.SQLException;
  * same pid twice. Advisory locks are per database, so JVMs coordinate when their admin sessions use the same database
  * (the default: the database of the refused open).
  */
-final class ReclaimLock {
+public final class ReclaimLock {
     /** First key of the two-int advisory lock: "pgrc". */
     static final int NAMESPACE = 0x70677263;
 
@@ -24,7 +24,7 @@ final class ReclaimLock {
     }
 
     /** Waits at most {@code timeoutMillis}; throws SQLState 55P03 when not granted in time. */
-    static void acquire(Connection admin, String role, long timeoutMillis) throws SQLException {
+    public static void acquire(Connection admin, String role, long timeoutMillis) throws SQLException {
         PreparedStatement statement = admin.prepareStatement(ACQUIRE);
         try {
             statement.setString(1, Math.max(1, timeoutMillis) + "ms");
@@ -36,7 +36,7 @@ final class ReclaimLock {
         }
     }
 
-    static void release(Connection admin, String role) throws SQLException {
+    public static void release(Connection admin, String role) throws SQLException {
         PreparedStatement statement = admin.prepareStatement(RELEASE);
         try {
             statement.setInt(1, NAMESPACE);
