@@ -49,6 +49,7 @@ final class EmbeddedServer implements PostgresServer {
       long deadline = System.nanoTime() + 30_000_000_000L;
       while (true) {
         try (var c = s.connectAsSuperuser("postgres")) {
+          c.isValid(1);
           return s;
         } catch (java.sql.SQLException e) {
           if (System.nanoTime() > deadline) {

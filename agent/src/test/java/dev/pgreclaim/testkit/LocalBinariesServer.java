@@ -226,6 +226,7 @@ final class LocalBinariesServer implements PostgresServer {
             + Env.lastChars(log, 4000));
       }
       try (Connection c = loginOnce()) {
+        c.isValid(1);
         return;
       } catch (SQLException e) {
         lastError = e;
