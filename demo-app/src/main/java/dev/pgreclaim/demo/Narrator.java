@@ -1,0 +1,136 @@
+package dev.pgreclaim.demo;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/**
+ * Everything the demo prints: numbered steps, their details, checks, commands and the output of the processes it
+ * ran. ANSI colours only when standard output is a terminal (a {@link System#console()}, {@code TERM} not
+ * {@code dumb}) and {@code NO_COLOR} is not set.
+ */
+final class Narrator {
+    private static final String RESET = "\u001b[0m";
+    private static final String BOLD = "\u001b[1m";
+    private static final String DIM = "\u001b[2m";
+    private static final String RED = "\u001b[31m";
+    private static final String GREEN = "\u001b[32m";
+    private static final String YELLOW = "\u001b[33m";
+    private static final String CYAN = "\u001b[36m";
+    private static final String INDENT = "      ";
+
+    private final PrintStream out;
+    private final boolean colour;
+    private final int totalSteps;
+    private int step;
+
+    Narrator(PrintStream out, boolean colour, int totalSteps) {
+        this.out = out;
+        this.colour = colour;
+        this.totalSteps = totalSteps;
+    }
+
+    /** True when stdout is an interactive terminal that understands colours and the user did not opt out. */
+    static boolean colourWanted() {
+        String noColour = System.getenv("NO_COLOR");
+        if (noColour != null && !noColour.isEmpty()) {
+            return false;
+        }
+        String term = System.getenv("TERM");
+        if (term == null || term.isEmpty() || term.toLowerCase(Locale.ROOT).equals("dumb")) {
+            return false;
+        }
+        return System.console() != null;
+    }
+
+    private String paint(String style, String text) {
+        return colour ? style + text + RESET : text;
+    }
+
+    void title(String line) {
+        out.println(paint(BOLD, line));
+    }
+
+    void plain(String line) {
+        out.println(line);
+    }
+
+    void blank() {
+        out.println();
+    }
+
+    /** Names the next step before it runs: {@code [3/8] ...}. */
+    void step(String what) {
+        step++;
+        out.println();
+        out.println(paint(BOLD + CYAN, String.format("[%d/%d] ", step, totalSteps)) + paint(BOLD, what));
+        out.flush();
+    }
+
+    /** A line of explanation under the current step. */
+    void say(String line) {
+        out.println(INDENT + line);
+        out.flush();
+    }
+
+    /** A line that looks like SQL typed at a psql prompt. */
+    void sql(String prompt, String statement) {
+        out.println(INDENT + paint(DIM, prompt) + statement);
+    }
+
+    /** A command as the reader could type it, continuation lines indented under it. */
+    void command(String... lines) {
+        for (int i = 0; i < lines.length; i++) {
+            String prefix = i == 0 ? "$ " : "    ";
+            String suffix = i < lines.length - 1 ? " \\" : "";
+            out.println(INDENT + paint(YELLOW, prefix + lines[i] + suffix));
+        }
+        out.flush();
+    }
+
+    /** Output of a process the demo ran, one line each, labelled with who said it. */
+    void output(String who, String text) {
+        for (String line : text.split("\\R")) {
+            if (!line.isBlank()) {
+                out.println(INDENT + paint(DIM, who + " | ") + highlight(line));
+            }
+        }
+        out.flush();
+    }
+
+    private String highlight(String line) {
+        if (line.contains("AUDIT") || line.contains("refused:")) {
+            return paint(BOLD, line);
+        }
+        return line;
+    }
+
+    /** Verbatim block (a table), indented. */
+    void block(String text) {
+        for (String line : text.split("\\R", -1)) {
+            out.println(line.isEmpty() ? "" : INDENT + line);
+        }
+        out.flush();
+    }
+
+    /** A check that held. */
+    void ok(String line) {
+        out.println(INDENT + paint(GREEN + BOLD, "ok ") + line);
+        out.flush();
+    }
+
+    /** A check that did not hold; the demo stops after it. */
+    void failed(String line) {
+        out.println(INDENT + paint(RED + BOLD, "FAILED ") + line);
+        out.flush();
+    }
+
+    void error(String line) {
+        out.println(paint(RED + BOLD, line));
+        out.flush();
+    }
+
+    void success(String line) {
+        out.println(paint(GREEN + BOLD, line));
+        out.flush();
+    }
+}
