@@ -15,9 +15,10 @@ import java.util.List;
  */
 final class ActivityTable {
     /** What the article's reader would type into psql, plus how long each idle session has been idle. */
-    static final String QUERY = "select usename, datname, backend_type, pid, state, client_addr, client_port,"
-            + " case when state like 'idle%' then to_char(now() - state_change, 'HH24:MI:SS.MS') end as idle"
-            + " from pg_stat_activity where usename = ? order by backend_start";
+    static final String QUERY = """
+            select usename, datname, backend_type, pid, state, client_addr, client_port,
+                   case when state like 'idle%' then to_char(now() - state_change, 'HH24:MI:SS.MS') end as idle
+              from pg_stat_activity where usename = ? order by backend_start""";
 
     private final List<String> columns;
     private final boolean[] numeric;

@@ -153,7 +153,7 @@ public final class Demo {
         int holderPid = holder.backendPid();
 
         say.step("What the server sees: " + ROLE + "'s only slot is taken by an idle session");
-        say.sql(maintenanceDatabase + "=# ", ActivityTable.QUERY.replace("?", "'" + ROLE + "'") + ";");
+        say.sql(maintenanceDatabase, ActivityTable.QUERY.replace("?", "'" + ROLE + "'") + ";");
         ActivityTable before = table();
         say.block(before.render());
         check("idle".equals(before.stateOf(holderPid)),
@@ -193,8 +193,10 @@ public final class Demo {
 
         long millis = (System.nanoTime() - startNanos) / 1_000_000;
         say.blank();
-        say.success(String.format("Demo complete in %.1f s: the app's refused open (53300) became a connection,"
-                + " because the agent terminated the forgotten idle session (pid %d).", millis / 1000.0, holderPid));
+        say.success(String.format("Demo complete in %.1f s. The app's refused open (53300) became a connection,",
+                millis / 1000.0));
+        say.success(String.format("because the agent terminated the forgotten idle session (pid %d) and retried.",
+                holderPid));
     }
 
     // --- step 1 ---------------------------------------------------------------------------------------------------
@@ -293,7 +295,6 @@ public final class Demo {
             // a server the demo did not start: drop exactly what it created, and nothing else
             cleanup.add("dropped " + DATABASE + ", " + ROLE + " and " + ADMIN, this::dropObjects);
         }
-        String prompt = maintenanceDatabase + "=# ";
         String[][] statements = {
             {"create role " + ROLE + " with login password '" + ROLE_PASSWORD + "' connection limit 1", null},
             {"create database " + DATABASE + " owner " + ROLE, null},
@@ -303,7 +304,7 @@ public final class Demo {
         };
         try (Connection c = superuser(); Statement st = c.createStatement()) {
             for (String[] statement : statements) {
-                say.sql(prompt, (statement[1] == null ? statement[0] : statement[1]) + ";");
+                say.sql(maintenanceDatabase, (statement[1] == null ? statement[0] : statement[1]) + ";");
                 st.execute(statement[0]);
             }
         }
@@ -437,15 +438,14 @@ public final class Demo {
         boolean mainSeen = false;
         for (int i = 1; i < tokens.size(); i++) {
             String token = tokens.get(i);
-            if (token.startsWith("-D") || token.startsWith("-javaagent:") || token.equals("-cp")) {
+            boolean main = !mainSeen && token.equals(App.class.getName());
+            if (!mainSeen && (token.startsWith("-D") || token.startsWith("-javaagent:") || token.equals("-cp") || main)) {
                 lines.add(line.toString());
                 line = new StringBuilder("  " + token);
             } else {
                 line.append(' ').append(token);
-                if (token.equals(App.class.getName())) {
-                    mainSeen = true;
-                }
             }
+            mainSeen |= main;
         }
         lines.add(line.toString());
         if (!mainSeen) {

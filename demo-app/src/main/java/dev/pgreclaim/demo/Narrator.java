@@ -1,6 +1,8 @@
 package dev.pgreclaim.demo;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -17,6 +19,8 @@ final class Narrator {
     private static final String YELLOW = "\u001b[33m";
     private static final String CYAN = "\u001b[36m";
     private static final String INDENT = "      ";
+    /** Characters of process output per line, after the indent and the label. */
+    private static final int FOLD_WIDTH = 100;
 
     private final PrintStream out;
     private final boolean colour;
@@ -72,9 +76,12 @@ final class Narrator {
         out.flush();
     }
 
-    /** A line that looks like SQL typed at a psql prompt. */
-    void sql(String prompt, String statement) {
-        out.println(INDENT + paint(DIM, prompt) + statement);
+    /** SQL as typed at a psql prompt connected to {@code database}, continuation lines with psql's {@code -#}. */
+    void sql(String database, String statement) {
+        String[] lines = statement.split("\\R");
+        for (int i = 0; i < lines.length; i++) {
+            out.println(INDENT + paint(DIM, database + (i == 0 ? "=# " : "-# ")) + lines[i]);
+        }
     }
 
     /** A command as the reader could type it, continuation lines indented under it. */
@@ -87,14 +94,42 @@ final class Narrator {
         out.flush();
     }
 
-    /** Output of a process the demo ran, one line each, labelled with who said it. */
+    /**
+     * Output of a process the demo ran, labelled with who said it. Long lines (the agent's policy line) are folded at
+     * spaces, the continuation indented, so the story stays readable in an ordinary terminal.
+     */
     void output(String who, String text) {
         for (String line : text.split("\\R")) {
-            if (!line.isBlank()) {
-                out.println(INDENT + paint(DIM, who + " | ") + highlight(line));
+            if (line.isBlank()) {
+                continue;
+            }
+            boolean first = true;
+            for (String part : fold(line, FOLD_WIDTH)) {
+                out.println(INDENT + paint(DIM, who + " | ") + (first ? "" : "    ") + highlight(part));
+                first = false;
             }
         }
         out.flush();
+    }
+
+    static List<String> fold(String line, int width) {
+        List<String> parts = new ArrayList<>();
+        String rest = line;
+        int limit = width;
+        while (rest.length() > limit) {
+            int cut = rest.lastIndexOf(' ', limit);
+            if (cut <= 0) {
+                cut = rest.indexOf(' ', limit);
+                if (cut < 0) {
+                    break;
+                }
+            }
+            parts.add(rest.substring(0, cut));
+            rest = rest.substring(cut + 1);
+            limit = width - 4;
+        }
+        parts.add(rest);
+        return parts;
     }
 
     private String highlight(String line) {
