@@ -102,7 +102,8 @@ public final class Demo {
     private int run() {
         Thread hook = new Thread(() -> {
             interrupted = true;
-            System.out.println();
+            say.onlyFrom(Thread.currentThread());
+            say.blank();
             say.error("Interrupted: cleaning up what the demo started.");
             cleanup.runAll(done -> say.say(done));
         }, "pgreclaim-demo-cleanup");
@@ -117,8 +118,8 @@ public final class Demo {
             }
             say.failed(failed.getMessage());
             exitCode = 1;
-        } catch (NoServerException noServer) {
-            say.failed(noServer.getMessage());
+        } catch (CannotRunException cannotRun) {
+            say.failed(cannotRun.getMessage());
             exitCode = 2;
         } catch (Exception | LinkageError broken) {
             if (interrupted) {
@@ -201,11 +202,11 @@ public final class Demo {
 
     // --- step 1 ---------------------------------------------------------------------------------------------------
 
-    /** No server to run against: the user has to do something (exit 2), not a broken step. */
-    static final class NoServerException extends Exception {
+    /** Nothing to run against (no server, or its objects would clash): the user has to act (exit 2). */
+    static final class CannotRunException extends Exception {
         private static final long serialVersionUID = 1L;
 
-        NoServerException(String message, Throwable cause) {
+        CannotRunException(String message, Exception cause) {
             super(message, cause);
         }
     }
@@ -222,7 +223,7 @@ public final class Demo {
             try (Connection c = superuser()) {
                 say.say(describe(c) + ", as " + options.user());
             } catch (SQLException e) {
-                throw new NoServerException("cannot log in to " + options.url() + " as " + options.user() + ": "
+                throw new CannotRunException("cannot log in to " + options.url() + " as " + options.user() + ": "
                         + e.getMessage(), e);
             }
             return;
@@ -242,7 +243,7 @@ public final class Demo {
         }
     }
 
-    private PostgresServer startPrivateServer() throws NoServerException {
+    private PostgresServer startPrivateServer() throws CannotRunException {
         List<String> kinds = options.serverKind().equals("auto") ? List.of("local", "embedded")
                 : List.of(options.serverKind());
         List<String> tried = new ArrayList<>();
@@ -257,7 +258,7 @@ public final class Demo {
                 last = e instanceof Exception ? (Exception) e : new IllegalStateException(e);
             }
         }
-        throw new NoServerException("could not start a PostgreSQL server:\n        " + String.join("\n        ", tried)
+        throw new CannotRunException("could not start a PostgreSQL server:\n        " + String.join("\n        ", tried)
                 + "\n      Install PostgreSQL, or point the demo at a server with --url (see --help).", last);
     }
 
@@ -282,8 +283,9 @@ public final class Demo {
                 existing.add("database " + DATABASE);
             }
             if (!existing.isEmpty()) {
-                throw new StepFailed(String.join(", ", existing) + " already exist(s) on " + server
-                        + "; the demo creates and drops its own and will not touch these");
+                throw new CannotRunException(String.join(" and ", existing) + (existing.size() == 1 ? " already exists"
+                        : " already exist") + " on " + server + "; the demo creates and drops its own objects and"
+                        + " leaves these alone. Use another server, or drop them.", null);
             }
         }
         String adminPassword = randomPassword();

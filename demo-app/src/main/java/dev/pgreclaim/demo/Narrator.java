@@ -26,6 +26,7 @@ final class Narrator {
     private final boolean colour;
     private final int totalSteps;
     private int step;
+    private volatile Thread speaker;
 
     Narrator(PrintStream out, boolean colour, int totalSteps) {
         this.out = out;
@@ -46,33 +47,48 @@ final class Narrator {
         return System.console() != null;
     }
 
+    /**
+     * From now on only the calling thread is heard: after Ctrl-C the shutdown hook tells what it cleans up, while
+     * the story's thread, whose processes are being stopped under it, stays quiet.
+     */
+    void onlyFrom(Thread thread) {
+        speaker = thread;
+    }
+
+    private void line(String text) {
+        Thread only = speaker;
+        if (only == null || only == Thread.currentThread()) {
+            out.println(text);
+        }
+    }
+
     private String paint(String style, String text) {
         return colour ? style + text + RESET : text;
     }
 
     void title(String line) {
-        out.println(paint(BOLD, line));
+        line(paint(BOLD, line));
     }
 
     void plain(String line) {
-        out.println(line);
+        line(line);
     }
 
     void blank() {
-        out.println();
+        line("");
     }
 
     /** Names the next step before it runs: {@code [3/8] ...}. */
     void step(String what) {
         step++;
-        out.println();
-        out.println(paint(BOLD + CYAN, String.format("[%d/%d] ", step, totalSteps)) + paint(BOLD, what));
+        line("");
+        line(paint(BOLD + CYAN, String.format("[%d/%d] ", step, totalSteps)) + paint(BOLD, what));
         out.flush();
     }
 
     /** A line of explanation under the current step. */
     void say(String line) {
-        out.println(INDENT + line);
+        line(INDENT + line);
         out.flush();
     }
 
@@ -80,7 +96,7 @@ final class Narrator {
     void sql(String database, String statement) {
         String[] lines = statement.split("\\R");
         for (int i = 0; i < lines.length; i++) {
-            out.println(INDENT + paint(DIM, database + (i == 0 ? "=# " : "-# ")) + lines[i]);
+            line(INDENT + paint(DIM, database + (i == 0 ? "=# " : "-# ")) + lines[i]);
         }
     }
 
@@ -89,7 +105,7 @@ final class Narrator {
         for (int i = 0; i < lines.length; i++) {
             String prefix = i == 0 ? "$ " : "    ";
             String suffix = i < lines.length - 1 ? " \\" : "";
-            out.println(INDENT + paint(YELLOW, prefix + lines[i] + suffix));
+            line(INDENT + paint(YELLOW, prefix + lines[i] + suffix));
         }
         out.flush();
     }
@@ -105,7 +121,7 @@ final class Narrator {
             }
             boolean first = true;
             for (String part : fold(line, FOLD_WIDTH)) {
-                out.println(INDENT + paint(DIM, who + " | ") + (first ? "" : "    ") + highlight(part));
+                line(INDENT + paint(DIM, who + " | ") + (first ? "" : "    ") + highlight(part));
                 first = false;
             }
         }
@@ -142,30 +158,30 @@ final class Narrator {
     /** Verbatim block (a table), indented. */
     void block(String text) {
         for (String line : text.split("\\R", -1)) {
-            out.println(line.isEmpty() ? "" : INDENT + line);
+            line(line.isEmpty() ? "" : INDENT + line);
         }
         out.flush();
     }
 
     /** A check that held. */
     void ok(String line) {
-        out.println(INDENT + paint(GREEN + BOLD, "ok ") + line);
+        line(INDENT + paint(GREEN + BOLD, "ok ") + line);
         out.flush();
     }
 
     /** A check that did not hold; the demo stops after it. */
     void failed(String line) {
-        out.println(INDENT + paint(RED + BOLD, "FAILED ") + line);
+        line(INDENT + paint(RED + BOLD, "FAILED ") + line);
         out.flush();
     }
 
     void error(String line) {
-        out.println(paint(RED + BOLD, line));
+        line(paint(RED + BOLD, line));
         out.flush();
     }
 
     void success(String line) {
-        out.println(paint(GREEN + BOLD, line));
+        line(paint(GREEN + BOLD, line));
         out.flush();
     }
 }
