@@ -22,6 +22,7 @@ final class BenchContext {
     final PostgresServer server;
     final Path agentJar;
     final Path emptyAgentJar;
+    final Path startAppJar;
     final Path pgjdbcJar;
     final List<Path> javas;
     final Path outDir;
@@ -35,7 +36,8 @@ final class BenchContext {
         this.outDir = outDir;
         this.pgjdbcJar = codeSource(org.postgresql.Driver.class);
         Files.createDirectories(outDir);
-        this.emptyAgentJar = buildEmptyAgent(outDir.resolve("empty-agent.jar"));
+        this.emptyAgentJar = jarOf(outDir.resolve("empty-agent.jar"), EmptyAgent.class, "Premain-Class");
+        this.startAppJar = jarOf(outDir.resolve("start-app.jar"), StartApp.class, "Main-Class");
     }
 
     Path java() {
@@ -60,7 +62,11 @@ final class BenchContext {
     }
 
     Child child(Path java, List<String> jvmFlags, String mainClass, String... args) {
-        Child child = new Child(java).args(jvmFlags).arg("-cp").arg(childClasspath()).arg(mainClass);
+        return child(java, childClasspath(), jvmFlags, mainClass, args);
+    }
+
+    Child child(Path java, String classpath, List<String> jvmFlags, String mainClass, String... args) {
+        Child child = new Child(java).args(jvmFlags).arg("-cp").arg(classpath).arg(mainClass);
         for (String arg : args) {
             child.arg(arg);
         }
@@ -75,15 +81,19 @@ final class BenchContext {
         }
     }
 
-    /** A jar holding only {@link EmptyAgent}, with {@code Premain-Class}: the JVM's own price for an agent. */
-    private static Path buildEmptyAgent(Path jar) throws IOException {
+    /**
+     * A jar holding one class and a manifest naming it. The JVM-start figure runs {@link StartApp} from such a jar,
+     * and the empty agent is such a jar too, so that both agents' classes are read from their own jar, as any real
+     * agent's are (were the empty agent's class on the application class path, the floor would skip opening a jar).
+     */
+    private static Path jarOf(Path jar, Class<?> type, String manifestAttribute) throws IOException {
         Manifest manifest = new Manifest();
         manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
-        manifest.getMainAttributes().put(new Attributes.Name("Premain-Class"), EmptyAgent.class.getName());
-        String resource = EmptyAgent.class.getName().replace('.', '/') + ".class";
+        manifest.getMainAttributes().put(new Attributes.Name(manifestAttribute), type.getName());
+        String resource = type.getName().replace('.', '/') + ".class";
         try (OutputStream file = Files.newOutputStream(jar);
                 JarOutputStream out = new JarOutputStream(file, manifest);
-                InputStream classfile = EmptyAgent.class.getClassLoader().getResourceAsStream(resource)) {
+                InputStream classfile = type.getClassLoader().getResourceAsStream(resource)) {
             if (classfile == null) {
                 throw new IOException("class file " + resource + " not found");
             }

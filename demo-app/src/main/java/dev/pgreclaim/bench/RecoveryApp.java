@@ -1,6 +1,5 @@
 package dev.pgreclaim.bench;
 
-import java.lang.management.ManagementFactory;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -9,7 +8,6 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
-import javax.management.ObjectName;
 import org.postgresql.PGConnection;
 
 /**
@@ -79,8 +77,7 @@ public final class RecoveryApp {
         System.out.println("NAIVE_NS" + Stats.joined(naive));
         System.out.println("FAILURES " + app.agentFailures + " " + app.naiveFailures);
         System.out.println("HOLDER_SURVIVED " + app.holderSurvived);
-        System.out.println("TERMINATIONS " + ManagementFactory.getPlatformMBeanServer()
-                .getAttribute(new ObjectName("dev.pgreclaim:type=Agent"), "Terminations"));
+        System.out.println("TERMINATIONS " + AgentMBean.terminations());
         app.admin.close();
     }
 

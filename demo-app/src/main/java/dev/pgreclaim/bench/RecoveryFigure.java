@@ -16,6 +16,14 @@ final class RecoveryFigure {
     private RecoveryFigure() {
     }
 
+    /** The first few failed rounds, as the child reported them: a figure with failures must say why. */
+    private static String failureLines(String stderr) {
+        StringBuilder lines = new StringBuilder();
+        stderr.lines().filter(line -> line.startsWith("agent round failed")).limit(3)
+                .forEach(line -> lines.append("\n    ").append(line));
+        return lines.length() == 0 ? "" : "\nFailed rounds (first three):\n" + lines + "\n";
+    }
+
     static String run(BenchContext context) throws Exception {
         int rounds = context.quick ? 10 : 200;
         int warmup = context.quick ? 2 : 10;
@@ -24,7 +32,7 @@ final class RecoveryFigure {
         Seed naiveSeed = TestDatabase.seed(context.server, 1);
         try {
             result = context.child(context.java(),
-                    context.agentFlags(agentSeed, "pgreclaim.min-idle=20ms",
+                    context.agentFlags(agentSeed, "pgreclaim.min-idle=20ms", "pgreclaim.budget=100000/1m",
                             "pgreclaim.protect.users=" + naiveSeed.role()),
                     RecoveryApp.class.getName(), String.valueOf(rounds), String.valueOf(warmup),
                     String.valueOf(IDLE_MILLIS))
@@ -71,6 +79,6 @@ final class RecoveryFigure {
                 + "; naive / recovered (p50): " + String.format(Locale.ROOT, "%.1fx", naive.median() / p50)
                 + ". Agent terminations (MBean): " + terminations + "; holders that survived a recovered round: "
                 + survived + ". Retries after the termination, per recovered open (from the agent's log): "
-                + retries + ".\n";
+                + retries + ".\n" + failureLines(result.stderr());
     }
 }

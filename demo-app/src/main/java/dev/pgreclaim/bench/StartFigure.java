@@ -39,8 +39,8 @@ final class StartFigure {
                 for (String program : PROGRAMS) {
                     for (int step = 0; step < variants.length; step++) {
                         Variant variant = variants[(run + step) % variants.length];
-                        Child.Result result = context.child(java, flags(context, variant), StartApp.class.getName(),
-                                program).env("PGRECLAIM_ADMIN_PASSWORD", "unused").measureRss().timeoutSeconds(60)
+                        Child.Result result = context.child(java, startClasspath(context), flags(context, variant),
+                                StartApp.class.getName(), program).env("PGRECLAIM_ADMIN_PASSWORD", "unused").measureRss().timeoutSeconds(60)
                                 .run().requireSuccess("start " + program + " " + variant);
                         if (!result.stdout().contains("ok") || result.stderr().contains("pg-reclaim: could not")) {
                             throw new IllegalStateException("unexpected start output: " + result);
@@ -93,14 +93,15 @@ final class StartFigure {
 
     /** One extra run per Java with {@code -Xlog:class+load}: how many classes the agent makes the JVM load. */
     private static String classCounts(BenchContext context) throws Exception {
-        Table table = new Table("Java", "program", "classes loaded (no agent)", "with pg-reclaim",
+        Table table = new Table("Java", "program", "classes loaded: no agent", "empty agent", "pg-reclaim agent",
                 "of them pg-reclaim", "of them Byte Buddy (shaded)");
         for (Path java : context.javas) {
             for (String program : PROGRAMS) {
                 long[] none = countClasses(context, java, program, Variant.NONE);
+                long[] empty = countClasses(context, java, program, Variant.EMPTY);
                 long[] agent = countClasses(context, java, program, Variant.AGENT);
-                table.row(javaLabel(java), program.equals("none") ? "no pgjdbc" : "loads Driver", none[0], agent[0],
-                        agent[1] - agent[2], agent[2]);
+                table.row(javaLabel(java), program.equals("none") ? "no pgjdbc" : "loads Driver", none[0], empty[0],
+                        agent[0], agent[1] - agent[2], agent[2]);
             }
         }
         return "Classes loaded (one run each with `-Xlog:class+load`):\n\n" + table.render();
@@ -112,8 +113,8 @@ final class StartFigure {
         try {
             List<String> flags = new ArrayList<>(flags(context, variant));
             flags.add("-Xlog:class+load=info:file=" + log);
-            context.child(java, flags, StartApp.class.getName(), program).env("PGRECLAIM_ADMIN_PASSWORD", "unused")
-                    .run().requireSuccess("class count");
+            context.child(java, startClasspath(context), flags, StartApp.class.getName(), program)
+                    .env("PGRECLAIM_ADMIN_PASSWORD", "unused").run().requireSuccess("class count");
             long all = 0;
             long ours = 0;
             long byteBuddy = 0;
@@ -133,6 +134,11 @@ final class StartFigure {
         } finally {
             Files.deleteIfExists(log);
         }
+    }
+
+    /** StartApp alone in a jar, plus pgjdbc: no bench classes, so the empty agent's class comes from its jar. */
+    private static String startClasspath(BenchContext context) {
+        return context.startAppJar + java.io.File.pathSeparator + context.pgjdbcJar;
     }
 
     private static List<String> flags(BenchContext context, Variant variant) {

@@ -1,6 +1,5 @@
 package dev.pgreclaim.bench;
 
-import java.lang.management.ManagementFactory;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -13,7 +12,6 @@ import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
-import javax.management.ObjectName;
 
 /**
  * Child program of the storm figure, started with the agent. {@code threads} threads open a connection as the role,
@@ -106,8 +104,7 @@ public final class StormApp {
         print("ERROR_NS", errors, 0);
         print("ERROR_END_NS", errors, 1);
         System.out.println("VICTIMS_GONE_NS " + victimsGone.get());
-        System.out.println("TERMINATIONS " + ManagementFactory.getPlatformMBeanServer()
-                .getAttribute(new ObjectName("dev.pgreclaim:type=Agent"), "Terminations"));
+        System.out.println("TERMINATIONS " + AgentMBean.terminations());
         System.out.println("ERROR_STATES " + String.join(",", new java.util.TreeSet<>(errorStates)));
     }
 
