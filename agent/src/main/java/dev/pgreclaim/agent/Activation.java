@@ -14,6 +14,9 @@ import java.lang.instrument.Instrumentation;
  * {@link DriverTransformer} so that none of this is loaded in a JVM that never loads the driver.
  */
 final class Activation {
+    /** How long after the driver loads the MBean is registered. */
+    static final long MBEAN_DELAY_MILLIS = 2000;
+
     private static volatile Policy policy;
     private static volatile Instrumentation instrumentation;
     private static ConnectInterceptor interceptor;
@@ -58,15 +61,23 @@ final class Activation {
             AgentLog.warn("pg-reclaim: {}", warning);
         }
         if (active.jmx() || active.selfCheck()) {
-            // Off the application's thread: the platform MBean server costs tens of milliseconds to start.
+            // Off the application's thread, and the MBean a little later: creating the platform MBean server loads
+            // ~400 classes (management, JMX, JFR beans) and would compete with the application's own start-up for
+            // the CPU while the driver is being loaded. The counters are kept from the start either way.
             Thread init = new Thread(new Runnable() {
                 @Override
                 public void run() {
-                    if (active.jmx()) {
-                        AgentStats.register(metrics, active.toString());
-                    }
                     if (active.selfCheck()) {
                         SelfCheck.run(active, loader);
+                    }
+                    if (active.jmx()) {
+                        try {
+                            Thread.sleep(MBEAN_DELAY_MILLIS);
+                        } catch (InterruptedException interrupted) {
+                            Thread.currentThread().interrupt();
+                            return;
+                        }
+                        AgentStats.register(metrics, active.toString());
                     }
                 }
             }, "pg-reclaim-init");

@@ -33,7 +33,10 @@ final class Installer {
                 return;
             }
             Activation.prepare(policy, instrumentation);
-            instrumentation.addTransformer(new DriverTransformer(), true);
+            // Retransformation is needed only to weave a driver loaded before an attach. Under -javaagent a
+            // plain transformer is enough (and cheaper at start-up); its output survives a later retransformation
+            // by another agent, since the JVM keeps what retransformation-incapable transformers produced.
+            instrumentation.addTransformer(new DriverTransformer(), attached);
             if (attached) {
                 Activation.retransformLoadedDrivers(instrumentation);
             }

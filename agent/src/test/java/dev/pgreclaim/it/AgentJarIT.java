@@ -77,13 +77,13 @@ class AgentJarIT {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("javas")
-  void loadingTheDriverLoadsByteBuddyAndWeaves(String javaName, Path java) {
+  void loadingTheDriverLoadsTheWeaverAndWeaves(String javaName, Path java) {
     ForkedJvm.Result result = startUp(java, "driver");
 
     assertThat(result.exitCode()).as(result.toString()).isZero();
     assertThat(result.stdout()).as(result.toString())
         .contains("DRIVER LOADED")
-        .contains("dev.pgreclaim.shaded.bytebuddy.asm.Advice");
+        .contains("dev.pgreclaim.shaded.bytebuddy.jar.asm.ClassReader");
     assertThat(result.stderr()).as(result.toString())
         .contains("[pg-reclaim] INFO active on org.postgresql.Driver")
         .doesNotContain("could not weave")

@@ -1,0 +1,106 @@
+package dev.pgreclaim.bench;
+
+import dev.pgreclaim.testkit.PostgresServer;
+import dev.pgreclaim.testkit.TestDatabase.Seed;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+
+/** What every figure needs: the server, the jars, the class path and agent flags of the child JVMs. */
+final class BenchContext {
+    final boolean quick;
+    final PostgresServer server;
+    final Path agentJar;
+    final Path emptyAgentJar;
+    final Path startAppJar;
+    final Path pgjdbcJar;
+    final List<Path> javas;
+    final Path outDir;
+
+    BenchContext(boolean quick, PostgresServer server, Path agentJar, List<Path> javas, Path outDir)
+            throws IOException {
+        this.quick = quick;
+        this.server = server;
+        this.agentJar = agentJar;
+        this.javas = javas;
+        this.outDir = outDir;
+        this.pgjdbcJar = codeSource(org.postgresql.Driver.class);
+        Files.createDirectories(outDir);
+        this.emptyAgentJar = jarOf(outDir.resolve("empty-agent.jar"), EmptyAgent.class, "Premain-Class");
+        this.startAppJar = jarOf(outDir.resolve("start-app.jar"), StartApp.class, "Main-Class");
+    }
+
+    Path java() {
+        return javas.get(0);
+    }
+
+    /** The child JVMs' class path: the bench classes and pgjdbc, nothing else (no SLF4J: the agent logs to stderr). */
+    String childClasspath() {
+        return codeSource(BenchContext.class) + File.pathSeparator + pgjdbcJar;
+    }
+
+    /** {@code -javaagent} plus terminate mode with the seed's admin role; the password goes in the environment. */
+    List<String> agentFlags(Seed seed, String... properties) {
+        List<String> flags = new ArrayList<>();
+        flags.add("-javaagent:" + agentJar);
+        flags.add("-Dpgreclaim.mode=terminate");
+        flags.add("-Dpgreclaim.admin.user=" + seed.admin());
+        for (String property : properties) {
+            flags.add("-D" + property);
+        }
+        return flags;
+    }
+
+    Child child(Path java, List<String> jvmFlags, String mainClass, String... args) {
+        return child(java, childClasspath(), jvmFlags, mainClass, args);
+    }
+
+    Child child(Path java, String classpath, List<String> jvmFlags, String mainClass, String... args) {
+        Child child = new Child(java).args(jvmFlags).arg("-cp").arg(classpath).arg(mainClass);
+        for (String arg : args) {
+            child.arg(arg);
+        }
+        return child;
+    }
+
+    static Path codeSource(Class<?> type) {
+        try {
+            return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toAbsolutePath();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException("cannot locate the jar of " + type, e);
+        }
+    }
+
+    /**
+     * A jar holding one class and a manifest naming it. The JVM-start figure runs {@link StartApp} from such a jar,
+     * and the empty agent is such a jar too, so that both agents' classes are read from their own jar, as any real
+     * agent's are (were the empty agent's class on the application class path, the floor would skip opening a jar).
+     */
+    private static Path jarOf(Path jar, Class<?> type, String manifestAttribute) throws IOException {
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().put(new Attributes.Name(manifestAttribute), type.getName());
+        String resource = type.getName().replace('.', '/') + ".class";
+        try (OutputStream file = Files.newOutputStream(jar);
+                JarOutputStream out = new JarOutputStream(file, manifest);
+                InputStream classfile = type.getClassLoader().getResourceAsStream(resource)) {
+            if (classfile == null) {
+                throw new IOException("class file " + resource + " not found");
+            }
+            out.putNextEntry(new JarEntry(resource));
+            classfile.transferTo(out);
+            out.closeEntry();
+        }
+        return jar;
+    }
+}
