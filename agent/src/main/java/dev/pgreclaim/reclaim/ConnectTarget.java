@@ -155,6 +155,11 @@ public final class ConnectTarget {
      * settings and the like) except credentials and the application name.
      */
     public String derivedAdminUrl() {
+        return derivedAdminUrl(database);
+    }
+
+    /** {@link #derivedAdminUrl()} with another database. */
+    public String derivedAdminUrl(String adminDatabase) {
         StringBuilder url = new StringBuilder(PREFIX);
         if (!hosts.isEmpty()) {
             url.append("//");
@@ -163,7 +168,7 @@ public final class ConnectTarget {
             }
             url.append('/');
         }
-        url.append(encode(database));
+        url.append(encode(adminDatabase));
         char separator = '?';
         for (Map.Entry<String, String> parameter : urlParameters.entrySet()) {
             if (isCallerOnly(parameter.getKey())) {

@@ -176,6 +176,17 @@ final class ReclaimSite {
             return ReclaimResult.failed(FailureCause.ADMIN_LOGIN_FAILED, "the admin login to " + adminUrl
                     + " was refused (SQLState " + state + "); check pgreclaim.admin.user and its password", failure);
         }
+        Refusal adminRefusal = Refusal.classify(failure);
+        if (adminRefusal != null && adminRefusal.kind() == dev.pgreclaim.policy.LimitKind.DATABASE) {
+            return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
+                    + " was refused by that database's connection limit (" + failure.getMessage() + "); point"
+                    + " pgreclaim.admin.url at another database, or use a superuser admin role", failure);
+        }
+        if (adminRefusal != null && adminRefusal.kind() == dev.pgreclaim.policy.LimitKind.ROLE) {
+            return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
+                    + " was refused by the admin role's own connection limit (" + failure.getMessage() + ");"
+                    + " use a separate admin role without a CONNECTION LIMIT", failure);
+        }
         if (SqlStates.TOO_MANY_CONNECTIONS.equals(state)) {
             return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
                     + " was refused too (SQLState 53300: " + failure.getMessage() + "); only reserved slots are"
