@@ -2,6 +2,7 @@ package dev.pgreclaim.reclaim;
 
 import dev.pgreclaim.log.AgentLog;
 import dev.pgreclaim.metrics.FailureCause;
+import dev.pgreclaim.policy.LimitKind;
 import dev.pgreclaim.policy.VictimRules;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -177,22 +178,27 @@ final class ReclaimSite {
                     + " was refused (SQLState " + state + "); check pgreclaim.admin.user and its password", failure);
         }
         Refusal adminRefusal = Refusal.classify(failure);
-        if (adminRefusal != null && adminRefusal.kind() == dev.pgreclaim.policy.LimitKind.DATABASE) {
+        if (adminRefusal != null && adminRefusal.kind() == LimitKind.DATABASE) {
             return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
                     + " was refused by that database's connection limit (" + failure.getMessage() + "); point"
                     + " pgreclaim.admin.url at another database, or use a superuser admin role", failure);
         }
-        if (adminRefusal != null && adminRefusal.kind() == dev.pgreclaim.policy.LimitKind.ROLE) {
+        if (adminRefusal != null && adminRefusal.kind() == LimitKind.ROLE) {
             return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
                     + " was refused by the admin role's own connection limit (" + failure.getMessage() + ");"
                     + " use a separate admin role without a CONNECTION LIMIT", failure);
         }
+        if (adminRefusal != null && adminRefusal.kind() == LimitKind.SERVER) {
+            return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
+                    + " was refused too (" + failure.getMessage() + "): no process slot is left for anyone, not"
+                    + " even a superuser; only an admin session kept open from an earlier reclaim"
+                    + " (pgreclaim.admin.keep-alive) can act then", failure);
+        }
         if (SqlStates.TOO_MANY_CONNECTIONS.equals(state)) {
             return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
-                    + " was refused too (SQLState 53300: " + failure.getMessage() + "); only reserved slots are"
-                    + " left, so the admin role must be a superuser (PG16+: or a member of"
-                    + " pg_use_reserved_connections); when no slot at all is left only an admin session kept open"
-                    + " from an earlier reclaim (pgreclaim.admin.keep-alive) can act", failure);
+                    + " was refused too (" + failure.getMessage() + "): only reserved slots are left, so the"
+                    + " admin role must be a superuser (PG16+: or a member of pg_use_reserved_connections)",
+                    failure);
         }
         return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin connection to " + adminUrl
                 + " could not be opened" + (state == null ? "" : " (SQLState " + state + ")") + ": "

@@ -134,7 +134,7 @@ class LimitKindsTest {
         assertThat(refused.getSQLState()).isEqualTo("53300");
         assertThat(Refusal.classify(refused).kind()).isEqualTo(LimitKind.SERVER);
         assertThat(refused.getSuppressed()[0].getMessage()).contains("gave up: admin-unavailable")
-            .contains("kept open from an earlier reclaim");
+            .contains("only an admin session kept open from an earlier reclaim");
         assertThat(agent.metrics.terminations()).isZero();
       }
       superuserSession.close();
