@@ -17,7 +17,7 @@ import java.util.concurrent.Executors;
  * Sessions held open by the test JVM in a chosen pg_stat_activity state: cheaper than an {@code IdleHolder} process
  * each, and the server cannot tell the difference (a backend is a backend; only its state matters to the victim rules).
  */
-final class HeldSessions implements AutoCloseable {
+public final class HeldSessions implements AutoCloseable {
   private final PostgresServer server;
   private final List<Connection> connections = new ArrayList<>();
   private final ExecutorService active = Executors.newCachedThreadPool(task -> {
@@ -26,14 +26,14 @@ final class HeldSessions implements AutoCloseable {
     return thread;
   });
 
-  HeldSessions(PostgresServer server) {
+  public HeldSessions(PostgresServer server) {
     this.server = server;
   }
 
-  enum State { IDLE, IDLE_IN_TRANSACTION, IDLE_IN_TRANSACTION_ABORTED, ADVISORY_LOCK, ACTIVE }
+  public enum State { IDLE, IDLE_IN_TRANSACTION, IDLE_IN_TRANSACTION_ABORTED, ADVISORY_LOCK, ACTIVE }
 
   /** Opens a session and leaves it in {@code state}; returns its backend pid. */
-  int hold(String url, String user, String password, State state, String applicationName) throws Exception {
+  public int hold(String url, String user, String password, State state, String applicationName) throws Exception {
     Properties info = new Properties();
     info.setProperty("user", user);
     info.setProperty("password", password);
@@ -90,7 +90,7 @@ final class HeldSessions implements AutoCloseable {
   }
 
   /** The state a superuser sees, or null when the backend is gone. */
-  String stateOf(int pid) throws SQLException {
+  public String stateOf(int pid) throws SQLException {
     try (Connection superuser = server.connectAsSuperuser("postgres");
         PreparedStatement statement = superuser.prepareStatement("select state from pg_stat_activity where pid = ?")) {
       statement.setInt(1, pid);
@@ -100,7 +100,7 @@ final class HeldSessions implements AutoCloseable {
     }
   }
 
-  boolean alive(int pid) throws SQLException {
+  public boolean alive(int pid) throws SQLException {
     try (Connection superuser = server.connectAsSuperuser("postgres");
         PreparedStatement statement = superuser.prepareStatement("select count(*) from pg_stat_activity where pid = ?")) {
       statement.setInt(1, pid);
@@ -112,7 +112,7 @@ final class HeldSessions implements AutoCloseable {
   }
 
   /** Waits until the backend has left pg_stat_activity (a terminated session exits shortly after the signal). */
-  boolean gone(int pid) throws Exception {
+  public boolean gone(int pid) throws Exception {
     for (int i = 0; i < 300; i++) {
       if (!alive(pid)) {
         return true;
@@ -122,7 +122,7 @@ final class HeldSessions implements AutoCloseable {
     return false;
   }
 
-  void keep(Connection connection) {
+  public void keep(Connection connection) {
     connections.add(connection);
   }
 
