@@ -144,6 +144,12 @@ public final class ConnectTarget {
         return loginTimeoutSeconds;
     }
 
+    /** A JDBC URL without its parameters (which may carry secrets such as {@code sslpassword}): safe to log. */
+    public static String withoutParameters(String url) {
+        int query = url.indexOf('?');
+        return query < 0 ? url : url.substring(0, query);
+    }
+
     /** {@code host:port/database}, without credentials or parameters: safe to log. */
     public String describe() {
         String host = hosts.isEmpty() ? "localhost" : hosts.get(0);

@@ -90,7 +90,7 @@ final class ReclaimSite {
             connection = admin.acquire(driver, deadlineNanos);
         } catch (SQLException | RuntimeException adminFailure) {
             admin.close();
-            return adminConnectFailure(adminFailure, admin.url());
+            return adminConnectFailure(adminFailure, ConnectTarget.withoutParameters(admin.url()));
         }
         boolean reused = admin.lastAcquireReused();
         boolean healthy = true;
@@ -242,7 +242,8 @@ final class ReclaimSite {
                 connection = admin.acquire(driver, deadlineNanos);
             } catch (SQLException | RuntimeException adminFailure) {
                 admin.close();
-                ReclaimResult failure = adminConnectFailure(adminFailure, admin.url());
+                ReclaimResult failure = adminConnectFailure(adminFailure,
+                        ConnectTarget.withoutParameters(admin.url()));
                 AgentLog.warn("pg-reclaim: observe: {}; cannot name a would-be victim: {}{}", refusalLine,
                         failure.detail, more);
                 return;
