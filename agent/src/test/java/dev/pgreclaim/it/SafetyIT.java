@@ -60,6 +60,23 @@ class SafetyIT {
     }
   }
 
+  @Test
+  void theSelfCheckNamesTheMissingGrantOffTheMainThread(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server)) {
+      server.execute("postgres", "revoke pg_read_all_stats from " + seed.admin());
+      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "would-be-victim");
+      Thread.sleep(300);
+
+      ForkedJvm.Result result = AgentRun.app().terminating(seed).property("pgreclaim.self-check", "true")
+          .property("pgreclaim.admin.url", seed.url()).run(seed.url(), seed.role());
+
+      assertThat(result.stderr()).as(result.toString()).contains("self-check: admin role " + seed.admin())
+          .contains("MISSING pg_read_all_stats").contains("GRANT pg_read_all_stats TO " + seed.admin());
+      assertThat(result.stdout()).contains("FAILED sqlstate=53300").contains("gave up: state-hidden");
+      assertThat(result.stdout() + result.stderr()).doesNotContain(seed.adminPassword());
+    }
+  }
+
   /**
    * Three JVMs race for a role limited to 2 whose 2 slots are held by idle sessions. Each holds the connection it
    * gets, so at most 2 can win; the advisory lock makes them terminate each victim once (never the same pid twice,
