@@ -113,6 +113,44 @@ class BoundedTimeTest {
   }
 
   @Test
+  void theCallersLoginTimeoutBoundsTheReclaimToo(PostgresServer server) throws Exception {
+    List<Socket> accepted = new ArrayList<>();
+    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
+        AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of(
+            "pgreclaim.admin.url", "jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/postgres",
+            "pgreclaim.deadline", "30s"))) {
+      Thread acceptor = new Thread(() -> {
+        try {
+          while (true) {
+            accepted.add(silent.accept());
+          }
+        } catch (IOException closed) {
+          // test over
+        }
+      }, "silent-admin-server");
+      acceptor.setDaemon(true);
+      acceptor.start();
+      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
+      Thread.sleep(250);
+      Properties info = new Properties();
+      info.setProperty("user", seed.role());
+      info.setProperty("password", seed.rolePassword());
+      info.setProperty("loginTimeout", "1");
+      long start = System.nanoTime();
+      SQLException refused = assertThrows(SQLException.class, () -> agent.open(seed.url(), info));
+      long millis = (System.nanoTime() - start) / 1_000_000;
+      assertThat(millis).as("bounded by loginTimeout=1s, not deadline=30s").isLessThan(1000 + SLACK_MILLIS);
+      assertThat(refused.getSQLState()).isEqualTo("53300");
+      assertThat(refused.getSuppressed()[0].getMessage()).contains("gave up: admin-unavailable");
+    } finally {
+      for (Socket socket : accepted) {
+        socket.close();
+      }
+    }
+  }
+
+  @Test
   void wrongAdminPassword(PostgresServer server) throws Exception {
     try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server)) {
       Outcome outcome = refusedOpens(seed, held, Map.of(), "not-the-password");
