@@ -142,4 +142,30 @@ class LimitKindsTest {
       assertThat(held.alive(first)).isTrue();
     }
   }
+  /**
+   * A kept admin session is itself one of the scarce slots: with keep-alive, the retry after the first termination
+   * still finds only reserved slots free, so a reserved-kind refusal costs one more termination than with
+   * {@code keep-alive=0ms} (compare {@link #reservedSlotsNeedASuperuserAdmin}, which needs one).
+   */
+  @Test
+  void aKeptSuperuserAdminSessionTakesAReservedSlotAndCostsOneMoreTermination() throws Exception {
+    try (PostgresServer server = PostgresServers.startPrivate(
+        Map.of("max_connections", "4", "superuser_reserved_connections", "1"));
+        Seed seed = TestDatabase.seed(server, -1); HeldSessions held = new HeldSessions(server)) {
+      int first = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "pool-1");
+      int second = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "pool-2");
+      int third = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "pool-3");
+      Thread.sleep(300);
+      try (AdviceLoop agent = AdviceLoop.terminating(server.superuser(), server.superuserPassword(),
+          Map.of("pgreclaim.act-on", "reserved,server", "pgreclaim.admin.keep-alive", "1h"))) {
+        held.keep(agent.open(seed.url(), seed.role(), seed.rolePassword()));
+        assertThat(agent.metrics.refusals(LimitKind.RESERVED)).isEqualTo(1);
+        assertThat(agent.metrics.terminations()).isEqualTo(2);
+      }
+      Thread.sleep(100); // the admin session's slot is free again once it has exited
+      assertThat(held.gone(first)).isTrue();
+      assertThat(held.gone(second)).isTrue();
+      assertThat(held.alive(third)).isTrue();
+    }
+  }
 }
