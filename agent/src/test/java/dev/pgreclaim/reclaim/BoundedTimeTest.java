@@ -204,6 +204,70 @@ class BoundedTimeTest {
   }
 
   @Test
+  void aThreadInterruptedWhileWaitingForAnotherThreadsReclaimReturnsAtOnce(PostgresServer server) throws Exception {
+    List<Socket> accepted = new ArrayList<>();
+    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
+        AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of(
+            "pgreclaim.admin.url", "jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/postgres",
+            "pgreclaim.deadline", "2s"))) {
+      Thread acceptor = new Thread(() -> {
+        try {
+          while (true) {
+            accepted.add(silent.accept());
+          }
+        } catch (IOException closed) {
+          // test over
+        }
+      }, "silent-admin-server");
+      acceptor.setDaemon(true);
+      acceptor.start();
+      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
+      Thread.sleep(250);
+
+      // A holds the role's single-flight lock, stuck in the hanging admin login until its deadline
+      java.util.concurrent.CompletableFuture<Throwable> first = new java.util.concurrent.CompletableFuture<>();
+      Thread a = new Thread(() -> first.complete(catchFailure(agent, seed)), "opener-a");
+      a.start();
+      while (accepted.isEmpty()) {
+        Thread.sleep(5);
+      }
+      // B waits for A's reclaim; interrupting it must end its wait at once, with the flag kept
+      java.util.concurrent.CompletableFuture<Object[]> second = new java.util.concurrent.CompletableFuture<>();
+      Thread b = new Thread(() -> {
+        Throwable failure = catchFailure(agent, seed);
+        second.complete(new Object[] {failure, Thread.currentThread().isInterrupted()});
+      }, "opener-b");
+      b.start();
+      Thread.sleep(300);
+      long interruptedAt = System.nanoTime();
+      b.interrupt();
+      Object[] outcome = second.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      long millis = (System.nanoTime() - interruptedAt) / 1_000_000;
+      assertThat(first.isDone()).as("A is still in its reclaim: B did not wait for it").isFalse();
+      assertThat(millis).isLessThan(2000);
+      assertThat(outcome[1]).as("B's interrupt flag").isEqualTo(true);
+      SQLException refused = (SQLException) outcome[0];
+      assertThat(refused.getSQLState()).isEqualTo("53300");
+      assertThat(refused.getSuppressed()[0].getMessage()).contains("gave up: interrupted");
+      assertThat(first.get(10, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(SQLException.class);
+    } finally {
+      for (Socket socket : accepted) {
+        socket.close();
+      }
+    }
+  }
+
+  private static Throwable catchFailure(AdviceLoop agent, Seed seed) {
+    try {
+      agent.open(seed.url(), seed.role(), seed.rolePassword()).close();
+      return null;
+    } catch (Throwable failure) {
+      return failure;
+    }
+  }
+
+  @Test
   void theCallerGetsTheVerySameExceptionObject(PostgresServer server) throws Exception {
     try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server)) {
       server.execute("postgres", "revoke pg_read_all_stats from " + seed.admin());
