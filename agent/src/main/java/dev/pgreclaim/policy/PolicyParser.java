@@ -186,27 +186,45 @@ public final class PolicyParser {
             return null;
         }
         if (!value.startsWith("jdbc:postgresql:") || value.length() <= "jdbc:postgresql:".length()) {
-            problem(Setting.ADMIN_URL, value, "expected a URL starting with jdbc:postgresql:");
+            problem(Setting.ADMIN_URL, withoutCredentials(value), "expected a URL starting with jdbc:postgresql:");
             return null;
         }
         String lower = value.toLowerCase(Locale.ROOT);
         int query = lower.indexOf('?');
         if (query >= 0) {
             for (String param : lower.substring(query + 1).split("&")) {
-                if (param.startsWith("password=")) {
+                int eq = param.indexOf('=');
+                if ((eq < 0 ? param : param.substring(0, eq)).contains("password")) {
+                    // password=, sslpassword=: secrets that would show in ps and the effective-policy line
                     problems.add(Setting.ADMIN_URL.key() + " must not carry a password (it would be visible to ps"
                             + " and in logs); use " + Setting.ADMIN_PASSWORD_FILE.key() + " or "
                             + Setting.ADMIN_PASSWORD_ENV);
                     return null;
                 }
                 if (param.startsWith("user=")) {
-                    problem(Setting.ADMIN_URL, value, "set the admin role with " + Setting.ADMIN_USER.key()
+                    problem(Setting.ADMIN_URL, withoutCredentials(value), "set the admin role with "
+                            + Setting.ADMIN_USER.key()
                             + ", not a user= parameter");
                     return null;
                 }
             }
         }
         return value;
+    }
+
+    /**
+     * A URL for an error message: without its query (a {@code password=} may follow a {@code user=}) and without
+     * {@code user:password@} (libpq-style URIs pasted by mistake).
+     */
+    static String withoutCredentials(String url) {
+        int query = url.indexOf('?');
+        String shown = query >= 0 ? url.substring(0, query) + "?..." : url;
+        int at = shown.lastIndexOf('@');
+        int scheme = shown.indexOf("//");
+        if (at >= 0 && scheme >= 0 && at > scheme) {
+            shown = shown.substring(0, scheme + 2) + "***@" + shown.substring(at + 1);
+        }
+        return shown;
     }
 
     private void parsePassword(Policy.Builder builder) {

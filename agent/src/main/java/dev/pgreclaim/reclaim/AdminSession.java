@@ -34,6 +34,7 @@ final class AdminSession {
     private final long keepAliveMillis;
     private Connection connection;
     private ScheduledFuture<?> pendingClose;
+    private boolean lastAcquireReused;
 
     AdminSession(String url, Properties baseProperties, String user, String password, long keepAliveMillis) {
         this.url = url;
@@ -54,6 +55,7 @@ final class AdminSession {
         if (connection != null && connection.isClosed()) {
             connection = null;
         }
+        lastAcquireReused = connection != null;
         if (connection == null) {
             connection = open(driver, remainingMillis);
         }
@@ -78,6 +80,9 @@ final class AdminSession {
         // connectTimeout (whole seconds) bounds the TCP connect of an unreachable host.
         properties.setProperty("loginTimeout", String.valueOf(Math.max(0.001, remainingMillis / 1000.0)));
         properties.setProperty("connectTimeout", String.valueOf(Math.max(1, (remainingMillis + 999) / 1000)));
+        // With loginTimeout pgjdbc logs in on a worker thread and stops waiting at the timeout, but the worker stays
+        // blocked on a server that accepted the TCP connection and never answers; socketTimeout ends it too.
+        properties.setProperty("socketTimeout", String.valueOf(Math.max(1, (remainingMillis + 999) / 1000)));
         ReentryGuard.enter();
         try {
             Connection opened = ((Driver) driver).connect(url, properties);
@@ -89,6 +94,11 @@ final class AdminSession {
         } finally {
             ReentryGuard.exit();
         }
+    }
+
+    /** True when the last {@link #acquire} handed out a kept session rather than a new login. */
+    synchronized boolean lastAcquireReused() {
+        return lastAcquireReused;
     }
 
     /** After use: keep the session for the keep-alive time, or close it now (also when it may be unhealthy). */

@@ -144,6 +144,12 @@ public final class ConnectTarget {
         return loginTimeoutSeconds;
     }
 
+    /** A JDBC URL without its parameters (which may carry secrets such as {@code sslpassword}): safe to log. */
+    public static String withoutParameters(String url) {
+        int query = url.indexOf('?');
+        return query < 0 ? url : url.substring(0, query);
+    }
+
     /** {@code host:port/database}, without credentials or parameters: safe to log. */
     public String describe() {
         String host = hosts.isEmpty() ? "localhost" : hosts.get(0);
@@ -155,6 +161,11 @@ public final class ConnectTarget {
      * settings and the like) except credentials and the application name.
      */
     public String derivedAdminUrl() {
+        return derivedAdminUrl(database);
+    }
+
+    /** {@link #derivedAdminUrl()} with another database. */
+    public String derivedAdminUrl(String adminDatabase) {
         StringBuilder url = new StringBuilder(PREFIX);
         if (!hosts.isEmpty()) {
             url.append("//");
@@ -163,7 +174,7 @@ public final class ConnectTarget {
             }
             url.append('/');
         }
-        url.append(encode(database));
+        url.append(encode(adminDatabase));
         char separator = '?';
         for (Map.Entry<String, String> parameter : urlParameters.entrySet()) {
             if (isCallerOnly(parameter.getKey())) {

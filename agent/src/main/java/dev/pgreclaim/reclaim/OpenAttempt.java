@@ -63,7 +63,8 @@ public final class OpenAttempt {
         if (thrown == null) {
             metrics.recovered();
             AgentLog.info("pg-reclaim: open to {} as role {} recovered in {} ms after terminating {} ({} retries)",
-                    target.describe(), scope.role(), elapsedMillis(), terminatedPids, retries);
+                    target.describe(), scope.role(), elapsedMillis(), terminatedPids.length() > 0 ? terminatedPids
+                            : "nothing itself (a slot freed by another thread's termination)", retries);
             return false;
         }
         if (retries > 0) {

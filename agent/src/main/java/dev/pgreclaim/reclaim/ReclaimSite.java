@@ -2,6 +2,7 @@ package dev.pgreclaim.reclaim;
 
 import dev.pgreclaim.log.AgentLog;
 import dev.pgreclaim.metrics.FailureCause;
+import dev.pgreclaim.policy.LimitKind;
 import dev.pgreclaim.policy.VictimRules;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -72,17 +73,38 @@ final class ReclaimSite {
     }
 
     private ReclaimResult terminateOne(Object driver, VictimScope scope, VictimRules rules, long deadlineNanos) {
+        ReclaimResult result = terminateOnce(driver, scope, rules, deadlineNanos);
+        if (result == null) {
+            // The kept admin session had died (server restart, idle_session_timeout, a network cut) before it
+            // sent anything: nothing was terminated, so one fresh login is safe.
+            result = terminateOnce(driver, scope, rules, deadlineNanos);
+        }
+        return result != null ? result : ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE,
+                "the admin session was lost twice in a row", null);
+    }
+
+    /** One round on the admin session; null when a kept session turned out dead at its first statement. */
+    private ReclaimResult terminateOnce(Object driver, VictimScope scope, VictimRules rules, long deadlineNanos) {
         Connection connection;
         try {
             connection = admin.acquire(driver, deadlineNanos);
         } catch (SQLException | RuntimeException adminFailure) {
             admin.close();
-            return adminConnectFailure(adminFailure);
+            return adminConnectFailure(adminFailure, ConnectTarget.withoutParameters(admin.url()));
         }
+        boolean reused = admin.lastAcquireReused();
         boolean healthy = true;
         boolean locked = false;
         try {
-            ReclaimLock.acquire(connection, role, remainingMillis(deadlineNanos));
+            try {
+                ReclaimLock.acquire(connection, role, remainingMillis(deadlineNanos));
+            } catch (SQLException lockFailure) {
+                if (reused && isConnectionLost(lockFailure)) {
+                    healthy = false;
+                    return null;
+                }
+                throw lockFailure;
+            }
             locked = true;
             Victim victim = VictimQuery.terminateOne(connection, scope, rules);
             if (victim == null) {
@@ -142,14 +164,45 @@ final class ReclaimSite {
                 + ", hold no advisory lock and match no protect pattern)", null);
     }
 
-    private static ReclaimResult adminConnectFailure(Exception failure) {
+    /** SQLState class 08 (connection exception) or 57P01-57P03 (the server is shutting down or restarting). */
+    private static boolean isConnectionLost(SQLException failure) {
+        String state = failure.getSQLState();
+        return state != null && (state.startsWith("08") || state.equals("57P01") || state.equals("57P02")
+                || state.equals("57P03"));
+    }
+
+    private static ReclaimResult adminConnectFailure(Exception failure, String adminUrl) {
         String state = failure instanceof SQLException ? ((SQLException) failure).getSQLState() : null;
         if (SqlStates.INVALID_PASSWORD.equals(state) || SqlStates.INVALID_AUTHORIZATION.equals(state)) {
-            return ReclaimResult.failed(FailureCause.ADMIN_LOGIN_FAILED, "the admin login was refused (SQLState "
-                    + state + "); check pgreclaim.admin.user and its password", failure);
+            return ReclaimResult.failed(FailureCause.ADMIN_LOGIN_FAILED, "the admin login to " + adminUrl
+                    + " was refused (SQLState " + state + "); check pgreclaim.admin.user and its password", failure);
         }
-        return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin connection could not be opened"
-                + (state == null ? "" : " (SQLState " + state + ")"), failure);
+        Refusal adminRefusal = Refusal.classify(failure);
+        if (adminRefusal != null && adminRefusal.kind() == LimitKind.DATABASE) {
+            return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
+                    + " was refused by that database's connection limit (" + failure.getMessage() + "); point"
+                    + " pgreclaim.admin.url at another database, or use a superuser admin role", failure);
+        }
+        if (adminRefusal != null && adminRefusal.kind() == LimitKind.ROLE) {
+            return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
+                    + " was refused by the admin role's own connection limit (" + failure.getMessage() + ");"
+                    + " use a separate admin role without a CONNECTION LIMIT", failure);
+        }
+        if (adminRefusal != null && adminRefusal.kind() == LimitKind.SERVER) {
+            return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
+                    + " was refused too (" + failure.getMessage() + "): no process slot is left for anyone, not"
+                    + " even a superuser; only an admin session kept open from an earlier reclaim"
+                    + " (pgreclaim.admin.keep-alive) can act then", failure);
+        }
+        if (SqlStates.TOO_MANY_CONNECTIONS.equals(state)) {
+            return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
+                    + " was refused too (" + failure.getMessage() + "): only reserved slots are left, so the"
+                    + " admin role must be a superuser (PG16+: or a member of pg_use_reserved_connections)",
+                    failure);
+        }
+        return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin connection to " + adminUrl
+                + " could not be opened" + (state == null ? "" : " (SQLState " + state + ")") + ": "
+                + failure.getMessage() + "; check pgreclaim.admin.url and that the server is reachable", failure);
     }
 
     private static ReclaimResult sqlFailure(SQLException failure) {
@@ -189,7 +242,8 @@ final class ReclaimSite {
                 connection = admin.acquire(driver, deadlineNanos);
             } catch (SQLException | RuntimeException adminFailure) {
                 admin.close();
-                ReclaimResult failure = adminConnectFailure(adminFailure);
+                ReclaimResult failure = adminConnectFailure(adminFailure,
+                        ConnectTarget.withoutParameters(admin.url()));
                 AgentLog.warn("pg-reclaim: observe: {}; cannot name a would-be victim: {}{}", refusalLine,
                         failure.detail, more);
                 return;

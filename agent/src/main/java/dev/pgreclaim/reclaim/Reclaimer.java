@@ -88,7 +88,7 @@ public final class Reclaimer {
         }
         long now = System.nanoTime();
         long deadlineNanos = deadline(now, openStartNanos, target);
-        ReclaimSite site = siteFor(target, role);
+        ReclaimSite site = siteFor(target, role, kind);
         VictimScope scope = kind == LimitKind.DATABASE ? VictimScope.roleInDatabase(role, target.database())
                 : VictimScope.role(role);
         if (!policy.actsOn(kind)) {
@@ -111,8 +111,16 @@ public final class Reclaimer {
         return deadline;
     }
 
-    private ReclaimSite siteFor(ConnectTarget target, String role) {
-        String adminUrl = policy.adminUrl() != null ? policy.adminUrl() : target.derivedAdminUrl();
+    private ReclaimSite siteFor(ConnectTarget target, String role, LimitKind kind) {
+        String adminUrl = policy.adminUrl();
+        if (adminUrl == null) {
+            // A database at its CONNECTION LIMIT refuses the admin login as well (unless it is a superuser), and
+            // pg_stat_activity is cluster-wide: the admin session then logs in to another database. All JVMs derive
+            // the same one, so the advisory lock (per database) still coordinates them.
+            adminUrl = kind == LimitKind.DATABASE
+                    ? target.derivedAdminUrl("postgres".equals(target.database()) ? "template1" : "postgres")
+                    : target.derivedAdminUrl();
+        }
         String key = adminUrl + "\u0000" + role;
         ReclaimSite site = sites.get(key);
         if (site == null) {

@@ -62,10 +62,10 @@ public final class VictimQuery {
             + " count(*) filter (where a.state is null) as hidden,"
             + " count(*) filter (where a.state = 'idle') as idle,"
             + " count(*) filter (where a.state = 'active') as active"
-            + " from pg_stat_activity a"
-            // backend_type is NULL too on rows the caller may not see (PG15 verified), so a hidden session
-            // only counts here when the NULL is allowed.
-            + " where (a.backend_type = 'client backend' or a.backend_type is null) and a.usename = ?"
+            // Without pg_read_all_stats (or membership in the role) backend_type is NULL as well as state (PG15
+            // pg_stat_get_activity): a backend_type filter alone would count nothing and hide the real reason.
+            + " from pg_stat_activity a where coalesce(a.backend_type, 'client backend') = 'client backend'"
+            + " and a.usename = ?"
             + " and a.pid <> pg_backend_pid()";
 
     private static final String STILL_THERE = "select count(*) from pg_stat_activity where pid = ?";

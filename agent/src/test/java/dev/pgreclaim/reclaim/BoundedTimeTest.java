@@ -1,0 +1,301 @@
+package dev.pgreclaim.reclaim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.pgreclaim.metrics.FailureCause;
+import dev.pgreclaim.reclaim.HeldSessions.State;
+import dev.pgreclaim.testkit.PostgresServer;
+import dev.pgreclaim.testkit.PostgresTest;
+import dev.pgreclaim.testkit.TestDatabase;
+import dev.pgreclaim.testkit.TestDatabase.Seed;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Bounded time, whatever the admin side does: each refused open that enters reclaim returns within
+ * {@code pgreclaim.deadline} (plus generous slack), the caller gets the original 53300 with what the agent tried as
+ * suppressed, and the log says once (not once per open) what is wrong and how to fix it.
+ */
+@PostgresTest
+class BoundedTimeTest {
+  /** Deadline used here: short, so the suite stays fast. */
+  static final long DEADLINE_MILLIS = 1000;
+  /** Generous: the bound proves "no hang", not speed. */
+  static final long SLACK_MILLIS = 1500;
+  static final int OPENS = 3;
+
+  record Outcome(List<SQLException> refusals, long slowestMillis, String log) {}
+
+  /** Fills the role's only slot with an eligible idle session and opens {@link #OPENS} times through the agent. */
+  static Outcome refusedOpens(Seed seed, HeldSessions held, Map<String, String> overrides, String adminPassword)
+      throws Exception {
+    held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
+    Thread.sleep(250);
+    Map<String, String> settings = new HashMap<>(overrides);
+    settings.putIfAbsent("pgreclaim.deadline", DEADLINE_MILLIS + "ms");
+    List<SQLException> refusals = new ArrayList<>();
+    long slowest = 0;
+    try (LogCapture log = LogCapture.start();
+        AdviceLoop agent = AdviceLoop.terminating(seed.admin(), adminPassword, settings)) {
+      for (int i = 0; i < OPENS; i++) {
+        long start = System.nanoTime();
+        refusals.add(assertThrows(SQLException.class, () -> agent.open(seed.url(), seed.role(), seed.rolePassword())));
+        slowest = Math.max(slowest, (System.nanoTime() - start) / 1_000_000);
+      }
+      assertThat(agent.metrics.terminations()).isZero();
+      return new Outcome(refusals, slowest, log.text());
+    }
+  }
+
+  static void assertOriginalWithSuppressed(Outcome outcome, String cause) {
+    assertThat(outcome.slowestMillis()).as("slowest refused open (ms)").isLessThan(DEADLINE_MILLIS + SLACK_MILLIS);
+    for (SQLException refused : outcome.refusals()) {
+      assertThat(refused.getSQLState()).isEqualTo("53300");
+      assertThat(refused.getClass().getName()).isEqualTo("org.postgresql.util.PSQLException");
+      assertThat(refused.getSuppressed()).hasSize(1);
+      assertThat(refused.getSuppressed()[0].getMessage()).startsWith("pg-reclaim: role limit").contains(
+          "gave up: " + cause);
+    }
+  }
+
+  @Test
+  void adminPortClosed(PostgresServer server) throws Exception {
+    int closedPort;
+    try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      closedPort = probe.getLocalPort();
+    }
+    try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server)) {
+      String adminUrl = "jdbc:postgresql://127.0.0.1:" + closedPort + "/postgres";
+      Outcome outcome = refusedOpens(seed, held, Map.of("pgreclaim.admin.url", adminUrl), seed.adminPassword());
+      assertOriginalWithSuppressed(outcome, "admin-unavailable");
+      assertThat(outcome.refusals().get(0).getSuppressed()[0].getCause()).isInstanceOf(SQLException.class);
+      assertThat(countLines(outcome.log(), "could not be opened")).isEqualTo(1);
+      assertThat(outcome.log()).contains(adminUrl).contains("check pgreclaim.admin.url");
+    }
+  }
+
+  @Test
+  void adminConnectHangs(PostgresServer server) throws Exception {
+    List<Socket> accepted = new ArrayList<>();
+    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server)) {
+      Thread acceptor = new Thread(() -> {
+        try {
+          while (true) {
+            accepted.add(silent.accept()); // accepts the TCP connection, never answers the start-up packet
+          }
+        } catch (IOException closed) {
+          // test over
+        }
+      }, "silent-admin-server");
+      acceptor.setDaemon(true);
+      acceptor.start();
+      String adminUrl = "jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/postgres";
+      Outcome outcome = refusedOpens(seed, held, Map.of("pgreclaim.admin.url", adminUrl), seed.adminPassword());
+      assertOriginalWithSuppressed(outcome, "admin-unavailable");
+      assertThat(accepted).as("the agent really tried the silent server").isNotEmpty();
+      assertThat(countLines(outcome.log(), "gave up: admin-unavailable")).isEqualTo(1);
+    } finally {
+      for (Socket socket : accepted) {
+        socket.close();
+      }
+    }
+  }
+
+  @Test
+  void theCallersLoginTimeoutBoundsTheReclaimToo(PostgresServer server) throws Exception {
+    List<Socket> accepted = new ArrayList<>();
+    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
+        AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of(
+            "pgreclaim.admin.url", "jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/postgres",
+            "pgreclaim.deadline", "30s"))) {
+      Thread acceptor = new Thread(() -> {
+        try {
+          while (true) {
+            accepted.add(silent.accept());
+          }
+        } catch (IOException closed) {
+          // test over
+        }
+      }, "silent-admin-server");
+      acceptor.setDaemon(true);
+      acceptor.start();
+      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
+      Thread.sleep(250);
+      Properties info = new Properties();
+      info.setProperty("user", seed.role());
+      info.setProperty("password", seed.rolePassword());
+      info.setProperty("loginTimeout", "1");
+      long start = System.nanoTime();
+      SQLException refused = assertThrows(SQLException.class, () -> agent.open(seed.url(), info));
+      long millis = (System.nanoTime() - start) / 1_000_000;
+      assertThat(millis).as("bounded by loginTimeout=1s, not deadline=30s").isLessThan(1000 + SLACK_MILLIS);
+      assertThat(refused.getSQLState()).isEqualTo("53300");
+      assertThat(refused.getSuppressed()[0].getMessage()).contains("gave up: admin-unavailable");
+    } finally {
+      for (Socket socket : accepted) {
+        socket.close();
+      }
+    }
+  }
+
+  @Test
+  void wrongAdminPassword(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server)) {
+      Outcome outcome = refusedOpens(seed, held, Map.of(), "not-the-password");
+      assertOriginalWithSuppressed(outcome, "admin-login-failed");
+      assertThat(outcome.refusals().get(0).getSuppressed()[0].getMessage()).contains("28P01")
+          .contains("check pgreclaim.admin.user and its password");
+      assertThat(countLines(outcome.log(), "gave up: admin-login-failed")).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void adminWithoutPgSignalBackend(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server)) {
+      server.execute("postgres", "revoke pg_signal_backend from " + seed.admin());
+      Outcome outcome = refusedOpens(seed, held, Map.of(), seed.adminPassword());
+      assertOriginalWithSuppressed(outcome, "no-privilege");
+      assertThat(countLines(outcome.log(), "gave up: no-privilege")).isEqualTo(1);
+      assertThat(outcome.log()).contains("GRANT pg_signal_backend TO");
+    }
+  }
+
+  @Test
+  void adminWithoutPgReadAllStatsIsDetectedAndSaid(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server)) {
+      server.execute("postgres", "revoke pg_read_all_stats from " + seed.admin());
+      Outcome outcome = refusedOpens(seed, held, Map.of(), seed.adminPassword());
+      assertOriginalWithSuppressed(outcome, "state-hidden");
+      assertThat(countLines(outcome.log(), "gave up: state-hidden")).isEqualTo(1);
+      assertThat(outcome.log()).contains("GRANT pg_read_all_stats TO");
+    }
+  }
+
+  @Test
+  void interruptedCallerGetsTheOriginalAndKeepsTheFlag(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
+        AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of())) {
+      int idle = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
+      Thread.sleep(250);
+      Thread.currentThread().interrupt();
+      SQLException refused;
+      try {
+        refused = assertThrows(SQLException.class, () -> agent.open(seed.url(), seed.role(), seed.rolePassword()));
+      } finally {
+        assertThat(Thread.interrupted()).as("interrupt flag kept (and cleared here)").isTrue();
+      }
+      assertThat(refused.getSQLState()).isEqualTo("53300");
+      assertThat(refused.getSuppressed()[0].getMessage()).contains("gave up: interrupted");
+      assertThat(agent.metrics.failures(FailureCause.INTERRUPTED)).isEqualTo(1);
+      assertThat(held.alive(idle)).isTrue();
+    }
+  }
+
+  @Test
+  void aThreadInterruptedWhileWaitingForAnotherThreadsReclaimReturnsAtOnce(PostgresServer server) throws Exception {
+    List<Socket> accepted = new ArrayList<>();
+    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
+        AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of(
+            "pgreclaim.admin.url", "jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/postgres",
+            "pgreclaim.deadline", "2s"))) {
+      Thread acceptor = new Thread(() -> {
+        try {
+          while (true) {
+            accepted.add(silent.accept());
+          }
+        } catch (IOException closed) {
+          // test over
+        }
+      }, "silent-admin-server");
+      acceptor.setDaemon(true);
+      acceptor.start();
+      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
+      Thread.sleep(250);
+
+      // A holds the role's single-flight lock, stuck in the hanging admin login until its deadline
+      java.util.concurrent.CompletableFuture<Throwable> first = new java.util.concurrent.CompletableFuture<>();
+      Thread a = new Thread(() -> first.complete(catchFailure(agent, seed)), "opener-a");
+      a.start();
+      while (accepted.isEmpty()) {
+        Thread.sleep(5);
+      }
+      // B waits for A's reclaim; interrupting it must end its wait at once, with the flag kept
+      java.util.concurrent.CompletableFuture<Object[]> second = new java.util.concurrent.CompletableFuture<>();
+      Thread b = new Thread(() -> {
+        Throwable failure = catchFailure(agent, seed);
+        second.complete(new Object[] {failure, Thread.currentThread().isInterrupted()});
+      }, "opener-b");
+      b.start();
+      Thread.sleep(300);
+      long interruptedAt = System.nanoTime();
+      b.interrupt();
+      Object[] outcome = second.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      long millis = (System.nanoTime() - interruptedAt) / 1_000_000;
+      assertThat(first.isDone()).as("A is still in its reclaim: B did not wait for it").isFalse();
+      assertThat(millis).isLessThan(2000);
+      assertThat(outcome[1]).as("B's interrupt flag").isEqualTo(true);
+      SQLException refused = (SQLException) outcome[0];
+      assertThat(refused.getSQLState()).isEqualTo("53300");
+      assertThat(refused.getSuppressed()[0].getMessage()).contains("gave up: interrupted");
+      assertThat(first.get(10, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(SQLException.class);
+    } finally {
+      for (Socket socket : accepted) {
+        socket.close();
+      }
+    }
+  }
+
+  private static Throwable catchFailure(AdviceLoop agent, Seed seed) {
+    try {
+      agent.open(seed.url(), seed.role(), seed.rolePassword()).close();
+      return null;
+    } catch (Throwable failure) {
+      return failure;
+    }
+  }
+
+  @Test
+  void theCallerGetsTheVerySameExceptionObject(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server)) {
+      server.execute("postgres", "revoke pg_read_all_stats from " + seed.admin());
+      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
+      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of())) {
+        Properties info = new Properties();
+        info.setProperty("user", seed.role());
+        info.setProperty("password", seed.rolePassword());
+        long start = System.nanoTime();
+        SQLException thrown = assertThrows(SQLException.class, () -> agent.driver.connect(seed.url(), info));
+        OpenAttempt attempt = agent.reclaimer.onRefusal(agent.driver, seed.url(), info, Refusal.classify(thrown),
+            thrown, start);
+        assertThat(attempt).isNotNull();
+        assertThat(attempt.onExit(thrown)).as("no retry: the admin role cannot see state").isFalse();
+        assertThat(attempt.original()).isSameAs(thrown);
+        assertThat(thrown.getSuppressed()).hasSize(1);
+        assertThat(thrown.getSuppressed()[0].getMessage()).contains("state-hidden");
+      }
+    }
+  }
+
+  static int countLines(String log, String fragment) {
+    int count = 0;
+    for (String line : log.split("\n")) {
+      if (line.contains(fragment)) {
+        count++;
+      }
+    }
+    return count;
+  }
+}

@@ -1,0 +1,129 @@
+package dev.pgreclaim.reclaim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.pgreclaim.metrics.AgentStats;
+import dev.pgreclaim.reclaim.HeldSessions.State;
+import dev.pgreclaim.testkit.PostgresServer;
+import dev.pgreclaim.testkit.PostgresTest;
+import dev.pgreclaim.testkit.TestDatabase;
+import dev.pgreclaim.testkit.TestDatabase.Seed;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.util.Map;
+import javax.management.MBeanAttributeInfo;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The admin password never shows: not in logs, exception messages, suppressed exceptions or their causes, the
+ * effective-policy line, the MBean, or thread names, over runs that took the success path and the failure paths.
+ */
+@PostgresTest
+class SecretsTest {
+
+  @Test
+  void theAdminPasswordAppearsNowhere(PostgresServer server, @TempDir Path dir) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
+        LogCapture log = LogCapture.start()) {
+      String secret = seed.adminPassword();
+      Path passwordFile = Files.writeString(dir.resolve("admin.pw"), secret + "\n"); // trailing newline: must work
+      StringBuilder seen = new StringBuilder();
+      Map<String, String> viaFile = Map.of("pgreclaim.admin.password-file", passwordFile.toString(),
+          "pgreclaim.admin.keep-alive", "0ms", "pgreclaim.min-idle", "1s");
+
+      // success: the newline-terminated password file logs in and a victim is terminated
+      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim");
+      Thread.sleep(1100);
+      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), null, viaFile)) {
+        held.keep(agent.open(seed.url(), seed.role(), seed.rolePassword()));
+        assertThat(agent.metrics.terminations()).isEqualTo(1);
+        seen.append(agent.policy).append('\n');
+        AgentStats.register(agent.metrics, agent.policy.toString());
+        seen.append(allMBeanAttributes()).append('\n');
+        seen.append(new AgentStats(agent.metrics, agent.policy.toString()).getLastTermination()).append('\n');
+
+        // failure: no eligible session (the new connection is too fresh)
+        seen.append(stackTrace(assertThrows(SQLException.class,
+            () -> agent.open(seed.url(), seed.role(), seed.rolePassword()))));
+      }
+      // failure: the admin may not signal, then may not read state
+      server.execute("postgres", "revoke pg_signal_backend from " + seed.admin(),
+          "alter role " + seed.role() + " connection limit 2");
+      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim");
+      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), null, viaFile)) {
+        Thread.sleep(1100);
+        seen.append(stackTrace(assertThrows(SQLException.class,
+            () -> agent.open(seed.url(), seed.role(), seed.rolePassword()))));
+        server.execute("postgres", "revoke pg_read_all_stats from " + seed.admin());
+        seen.append(stackTrace(assertThrows(SQLException.class,
+            () -> agent.open(seed.url(), seed.role(), seed.rolePassword()))));
+      }
+      // failure: admin unreachable, and a wrong password (the configured, wrong, secret must not show either)
+      int closedPort;
+      try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        closedPort = probe.getLocalPort();
+      }
+      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), secret, Map.of("pgreclaim.admin.url",
+          "jdbc:postgresql://127.0.0.1:" + closedPort + "/postgres", "pgreclaim.deadline", "500ms"))) {
+        seen.append(stackTrace(assertThrows(SQLException.class,
+            () -> agent.open(seed.url(), seed.role(), seed.rolePassword()))));
+      }
+      String wrong = secret + "-wrong";
+      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), wrong, Map.of())) {
+        SQLException refused = assertThrows(SQLException.class,
+            () -> agent.open(seed.url(), seed.role(), seed.rolePassword()));
+        assertThat(refused.getSuppressed()[0].getMessage()).contains("admin-login-failed");
+        seen.append(stackTrace(refused));
+      }
+      // observe mode names a would-be victim through the admin session
+      try (AdviceLoop agent = AdviceLoop.of(Map.of("pgreclaim.mode", "observe", "pgreclaim.admin.user",
+          seed.admin(), "pgreclaim.admin.password", secret))) {
+        seen.append(stackTrace(assertThrows(SQLException.class,
+            () -> agent.open(seed.url(), seed.role(), seed.rolePassword()))));
+        seen.append(agent.policy).append(' ').append(String.join(" ", agent.policy.warnings())).append('\n');
+      }
+      // self-check report and its failure text
+      seen.append(AdminCheck.run(new org.postgresql.Driver(), seed.url(), seed.admin(), secret)).append('\n');
+      seen.append(AdminCheck.explain(assertThrows(SQLException.class,
+          () -> AdminCheck.run(new org.postgresql.Driver(), seed.url(), seed.admin(), wrong)))).append('\n');
+      for (Thread thread : Thread.getAllStackTraces().keySet()) {
+        seen.append(thread.getName()).append('\n');
+      }
+      seen.append(log.text());
+
+      assertThat(log.text()).contains("AUDIT terminated").contains("gave up: no-victim")
+          .contains("gave up: no-privilege").contains("gave up: state-hidden").contains("gave up: admin-unavailable")
+          .contains("gave up: admin-login-failed").contains("observe:");
+      assertThat(seen.toString()).as("the search covers real output").contains(seed.admin())
+          .contains("admin.password=******").contains("pg-reclaim-admin-closer").doesNotContain(secret);
+    }
+  }
+
+  private static String stackTrace(Throwable thrown) {
+    StringWriter text = new StringWriter();
+    thrown.printStackTrace(new PrintWriter(text));
+    return text + "\n";
+  }
+
+  private static String allMBeanAttributes() throws Exception {
+    MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    ObjectName name = new ObjectName(AgentStats.OBJECT_NAME);
+    StringBuilder values = new StringBuilder();
+    for (MBeanAttributeInfo attribute : server.getMBeanInfo(name).getAttributes()) {
+      values.append(attribute.getName()).append('=').append(server.getAttribute(name, attribute.getName()))
+          .append('\n');
+    }
+    assertThat(values.toString()).contains("EffectivePolicy=mode=terminate");
+    return values.toString();
+  }
+}

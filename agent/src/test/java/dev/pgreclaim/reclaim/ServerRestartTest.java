@@ -1,0 +1,84 @@
+package dev.pgreclaim.reclaim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.pgreclaim.metrics.FailureCause;
+import dev.pgreclaim.reclaim.HeldSessions.State;
+import dev.pgreclaim.testkit.PostgresServer;
+import dev.pgreclaim.testkit.PostgresServers;
+import dev.pgreclaim.testkit.TestDatabase;
+import dev.pgreclaim.testkit.TestDatabase.Seed;
+import java.sql.SQLException;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/** The server restarts or goes away around a reclaim: bounded time, the original 53300, no stale state kept. */
+class ServerRestartTest {
+
+  @Test
+  void aKeptAdminSessionKilledByARestartIsReplacedAndTheNextReclaimWorks() throws Exception {
+    try (PostgresServer server = PostgresServers.startPrivate(Map.of())) {
+      Assumptions.assumeTrue(server.canRestart(), "server kind cannot restart");
+      Seed seed = TestDatabase.seed(server, 1);
+      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(),
+          Map.of("pgreclaim.admin.keep-alive", "1h", "pgreclaim.deadline", "1s"))) {
+        try (HeldSessions held = new HeldSessions(server)) {
+          int before = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "before-restart");
+          Thread.sleep(300);
+          held.keep(agent.open(seed.url(), seed.role(), seed.rolePassword()));
+          assertThat(held.gone(before)).isTrue();
+        }
+        server.restart(); // the admin session the agent kept is gone with every other session
+
+        try (HeldSessions held = new HeldSessions(server)) {
+          int after = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "after-restart");
+          Thread.sleep(300);
+          long start = System.nanoTime();
+          held.keep(agent.open(seed.url(), seed.role(), seed.rolePassword()));
+          assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(2500);
+          assertThat(held.gone(after)).isTrue();
+          assertThat(agent.metrics.terminations()).isEqualTo(2);
+          assertThat(agent.metrics.failures(FailureCause.ADMIN_UNAVAILABLE)).isZero();
+        }
+      } finally {
+        seed.drop();
+      }
+    }
+  }
+
+  @Test
+  void theServerGoneMidReclaimGivesTheOriginalBackQuickly() throws Exception {
+    PostgresServer server = PostgresServers.startPrivate(Map.of());
+    try {
+      Seed seed = TestDatabase.seed(server, 1);
+      HeldSessions held = new HeldSessions(server);
+      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
+      Thread.sleep(300);
+      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(),
+          Map.of("pgreclaim.deadline", "1s"))) {
+        Properties info = new Properties();
+        info.setProperty("user", seed.role());
+        info.setProperty("password", seed.rolePassword());
+        long start = System.nanoTime();
+        SQLException thrown = assertThrows(SQLException.class, () -> agent.driver.connect(seed.url(), info));
+        OpenAttempt attempt = agent.reclaimer.onRefusal(agent.driver, seed.url(), info, Refusal.classify(thrown),
+            thrown, start);
+        held.close();
+        server.close(); // between the refusal and the reclaim: the admin login finds nobody listening
+
+        boolean retry = attempt.onExit(thrown);
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertThat(retry).isFalse();
+        assertThat(millis).isLessThan(2500);
+        assertThat(attempt.original()).isSameAs(thrown);
+        assertThat(thrown.getSuppressed()).hasSize(1);
+        assertThat(thrown.getSuppressed()[0].getMessage()).contains("gave up: admin-unavailable");
+      }
+    } finally {
+      server.close();
+    }
+  }
+}

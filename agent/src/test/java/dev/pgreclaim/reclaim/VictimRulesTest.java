@@ -1,0 +1,130 @@
+package dev.pgreclaim.reclaim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.pgreclaim.metrics.FailureCause;
+import dev.pgreclaim.policy.VictimRules;
+import dev.pgreclaim.reclaim.HeldSessions.State;
+import dev.pgreclaim.testkit.PostgresServer;
+import dev.pgreclaim.testkit.PostgresTest;
+import dev.pgreclaim.testkit.TestDatabase;
+import dev.pgreclaim.testkit.TestDatabase.Seed;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Never the wrong victim: each rule of {@link VictimQuery} against sessions really in that state. */
+@PostgresTest
+class VictimRulesTest {
+
+  @Test
+  void onlyTheIdleUnprotectedSessionIsTerminatedAndEveryOtherStateSurvives(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 8); HeldSessions held = new HeldSessions(server);
+        LogCapture log = LogCapture.start()) {
+      String url = seed.url();
+      int victim = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE, "batch-worker");
+      int active = held.hold(url, seed.role(), seed.rolePassword(), State.ACTIVE, "reporting");
+      int inTransaction = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE_IN_TRANSACTION, "job");
+      int aborted = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE_IN_TRANSACTION_ABORTED, "job");
+      int advisory = held.hold(url, seed.role(), seed.rolePassword(), State.ADVISORY_LOCK, "leader");
+      int protectedApp = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE, "flyway-migrate");
+      int adminNamed = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE,
+          VictimQuery.ADMIN_APPLICATION_NAME);
+      Thread.sleep(1200);
+      int fresh = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE, "just-opened");
+      List<Integer> spared = List.of(active, inTransaction, aborted, advisory, protectedApp, adminNamed, fresh);
+
+      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(),
+          Map.of("pgreclaim.min-idle", "1s", "pgreclaim.protect.application-names", "flyway-*,liquibase"))) {
+        Connection recovered = agent.open(url, seed.role(), seed.rolePassword());
+        held.keep(recovered);
+
+        assertThat(held.gone(victim)).as("the idle, unprotected, long-idle session is terminated").isTrue();
+        for (int pid : spared) {
+          assertThat(held.alive(pid)).as("pid %d must survive", pid).isTrue();
+        }
+        assertThat(agent.metrics.terminations()).isEqualTo(1);
+        assertThat(log.text()).contains("AUDIT terminated pid=" + victim + " role=" + seed.role())
+            .contains("application_name='batch-worker'");
+
+        // The limit is full again and nothing is eligible: the caller gets the 53300, nobody is terminated.
+        SQLException refused = assertThrows(SQLException.class,
+            () -> agent.open(url, seed.role(), seed.rolePassword()));
+        assertThat(refused.getSQLState()).isEqualTo("53300");
+        assertThat(refused.getSuppressed()).hasSize(1);
+        assertThat(refused.getSuppressed()[0].getMessage()).contains("gave up: no-victim")
+            .contains("8 session(s)");
+        assertThat(agent.metrics.failures(FailureCause.NO_VICTIM)).isEqualTo(1);
+        for (int pid : spared) {
+          assertThat(held.alive(pid)).as("pid %d must survive", pid).isTrue();
+        }
+        assertThat(agent.metrics.terminations()).isEqualTo(1);
+      }
+    }
+  }
+
+  @Test
+  void aSuperusersSessionIsNeverAVictim(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, -1); HeldSessions held = new HeldSessions(server)) {
+      String superRole = seed.role() + "_su";
+      server.execute("postgres", "create role " + superRole + " superuser login password '" + seed.rolePassword()
+          + "'");
+      try {
+        int superIdle = held.hold(seed.url(), superRole, seed.rolePassword(), State.IDLE, "psql");
+        int plainIdle = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "psql");
+        Thread.sleep(50);
+        try (Connection admin = seed.connectAsAdmin()) {
+          VictimRules anyIdle = new VictimRules(0, List.of(), List.of(), List.of());
+          assertThat(VictimQuery.candidates(admin, VictimScope.role(superRole), anyIdle, 10)).isEmpty();
+          assertThat(VictimQuery.terminateOne(admin, VictimScope.role(superRole), anyIdle)).isNull();
+          // the same query does find an ordinary role's idle session: the rule, not a broken query, spared it
+          assertThat(VictimQuery.candidates(admin, VictimScope.role(seed.role()), anyIdle, 10))
+              .extracting(Victim::pid).containsExactly(plainIdle);
+        }
+        assertThat(held.alive(superIdle)).isTrue();
+      } finally {
+        held.close();
+        server.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity where usename = '"
+            + superRole + "'");
+        Thread.sleep(100);
+        server.execute("postgres", "drop role if exists " + superRole);
+      }
+    }
+  }
+
+  @Test
+  void protectListsByUserAndDatabaseSpareTheirSessions(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, -1); HeldSessions held = new HeldSessions(server)) {
+      int idle = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "web");
+      Thread.sleep(50);
+      try (Connection admin = seed.connectAsAdmin()) {
+        VictimScope scope = VictimScope.role(seed.role());
+        assertThat(VictimQuery.candidates(admin, scope, new VictimRules(0, List.of(), List.of(), List.of()), 5))
+            .extracting(Victim::pid).containsExactly(idle);
+        assertThat(VictimQuery.candidates(admin, scope,
+            new VictimRules(0, List.of(), List.of("app_*"), List.of()), 5)).isEmpty();
+        assertThat(VictimQuery.candidates(admin, scope,
+            new VictimRules(0, List.of(), List.of(), List.of(seed.database())), 5)).isEmpty();
+        assertThat(VictimQuery.candidates(admin, scope,
+            new VictimRules(0, List.of("w?b"), List.of(), List.of()), 5)).isEmpty();
+        // LIKE metacharacters in a pattern are literal: '%' does not protect everything
+        assertThat(VictimQuery.candidates(admin, scope,
+            new VictimRules(0, List.of("%"), List.of("_%"), List.of("%")), 5)).extracting(Victim::pid)
+            .containsExactly(idle);
+      }
+      // the agent does not act at all for a protected role
+      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(),
+          Map.of("pgreclaim.protect.users", seed.role()))) {
+        server.execute("postgres", "alter role " + seed.role() + " connection limit 1");
+        SQLException refused = assertThrows(SQLException.class,
+            () -> agent.open(seed.url(), seed.role(), seed.rolePassword()));
+        assertThat(refused.getSQLState()).isEqualTo("53300");
+        assertThat(agent.metrics.reclaimsAttempted()).isZero();
+        assertThat(held.alive(idle)).isTrue();
+      }
+    }
+  }
+}
