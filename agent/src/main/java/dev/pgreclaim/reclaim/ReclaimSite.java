@@ -19,11 +19,20 @@ final class ReclaimSite {
     /** Longest the admin session waits for a terminated victim to leave pg_stat_activity. */
     static final long EXIT_WAIT_MAX_MILLIS = 250;
     private static final long EXIT_POLL_NANOS = 500_000;
+    /**
+     * How long a "no eligible session" answer is reused. When the idle sessions are gone, every refused open of a
+     * burst would otherwise queue on the lock for its own admin query, and the application would wait hundreds of
+     * milliseconds for a 53300 it gets anyway. Reusing the answer briefly only ever makes the agent do less.
+     */
+    static final long NO_VICTIM_REUSE_MILLIS = 100;
 
     private final String role;
     private final AdminSession admin;
     private final ReentrantLock lock = new ReentrantLock();
     private volatile long generation;
+    private ReclaimResult lastNoVictim;
+    private VictimScope lastNoVictimScope;
+    private long lastNoVictimNanos;
     private long lastObservationNanos = System.nanoTime() - TimeUnit.SECONDS.toNanos(10);
     private int unreportedObservations;
 
@@ -57,7 +66,12 @@ final class ReclaimSite {
             if (generation != seenGeneration) {
                 return ReclaimResult.joined();
             }
-            if (!budget.tryAcquire(System.nanoTime())) {
+            long now = System.nanoTime();
+            if (lastNoVictim != null && scope.equals(lastNoVictimScope)
+                    && now - lastNoVictimNanos < TimeUnit.MILLISECONDS.toNanos(NO_VICTIM_REUSE_MILLIS)) {
+                return lastNoVictim;
+            }
+            if (!budget.tryAcquire(now)) {
                 return ReclaimResult.failed(FailureCause.BUDGET_EXHAUSTED, "termination budget spent", null);
             }
             ReclaimResult result = terminateOne(driver, scope, rules, deadlineNanos);
@@ -66,6 +80,11 @@ final class ReclaimSite {
             } else {
                 generation++;
             }
+            boolean noVictim = result.kind == ReclaimResult.Kind.FAILED && (result.cause == FailureCause.NO_VICTIM
+                    || result.cause == FailureCause.STATE_HIDDEN);
+            lastNoVictim = noVictim ? result : null;
+            lastNoVictimScope = scope;
+            lastNoVictimNanos = System.nanoTime();
             return result;
         } finally {
             lock.unlock();

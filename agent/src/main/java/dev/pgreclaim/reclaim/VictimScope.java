@@ -33,6 +33,20 @@ public final class VictimScope {
     }
 
     @Override
+    public boolean equals(Object other) {
+        if (!(other instanceof VictimScope)) {
+            return false;
+        }
+        VictimScope that = (VictimScope) other;
+        return role.equals(that.role) && (database == null ? that.database == null : database.equals(that.database));
+    }
+
+    @Override
+    public int hashCode() {
+        return role.hashCode() * 31 + (database == null ? 0 : database.hashCode());
+    }
+
+    @Override
     public String toString() {
         return "role " + role + (database == null ? "" : " in database " + database);
     }

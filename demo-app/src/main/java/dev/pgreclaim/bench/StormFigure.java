@@ -24,6 +24,13 @@ final class StormFigure {
     private StormFigure() {
     }
 
+    /**
+     * Above any pause a storm thread may see between its open and its close on a loaded 2-core machine (a 200 ms
+     * setting let the agent pick application sessions that sat descheduled), below the default 10 s to keep the run
+     * short.
+     */
+    static final long MIN_IDLE_MILLIS = 2000;
+
     static String run(BenchContext context) throws Exception {
         int threads = context.quick ? 16 : 64;
         int limit = context.quick ? 2 : 8;
@@ -46,12 +53,14 @@ final class StormFigure {
                     holders.add(holder);
                     holderPids.add(holder.backendPid());
                 }
-                Thread.sleep(400);
+                // The holders must be idle for min-idle before the storm; the storm's own sessions never are
+                // (open, 5 ms of work, close), so min-idle is what keeps the agent off the application's sessions.
+                Thread.sleep(MIN_IDLE_MILLIS + 300);
                 StringBuilder pids = new StringBuilder();
                 for (int pid : holderPids) {
                     pids.append(pids.length() == 0 ? "" : ",").append(pid);
                 }
-                result = context.child(context.java(), context.agentFlags(seed, "pgreclaim.min-idle=200ms"),
+                result = context.child(context.java(), context.agentFlags(seed, "pgreclaim.min-idle=" + MIN_IDLE_MILLIS + "ms"),
                         StormApp.class.getName(), String.valueOf(threads), String.valueOf(seconds), pids.toString())
                         .env("PGRECLAIM_ADMIN_PASSWORD", seed.adminPassword())
                         .env("BENCH_URL", seed.url()).env("BENCH_ROLE", seed.role())
@@ -110,7 +119,7 @@ final class StormFigure {
         boolean terminationsOk = terminations == holderPids.size() && killed.size() == holderPids.size()
                 && wrongKills == 0;
         return "## 4. Storm\n\n" + threads + " threads, role connection limit " + limit + ", " + limit
-                + " idle holders in other JVMs (min-idle 200ms), " + seconds + " s of open / `select pg_sleep(0.005)`"
+                + " idle holders in other JVMs (min-idle " + MIN_IDLE_MILLIS + "ms), " + seconds + " s of open / `select pg_sleep(0.005)`"
                 + " / close; a surfaced refusal makes the thread pause 5 ms. Open and error times are measured from"
                 + " the call to `getConnection` to its return or throw.\n\n" + table.render()
                 + "\nTerminations: " + terminations + " (MBean), " + killed.size() + " audit lines, " + wrongKills
