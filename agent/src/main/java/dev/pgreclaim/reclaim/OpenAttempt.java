@@ -64,7 +64,7 @@ public final class OpenAttempt {
             metrics.recovered();
             AgentLog.info("pg-reclaim: open to {} as role {} recovered in {} ms after terminating {} ({} retries)",
                     target.describe(), scope.role(), elapsedMillis(), terminatedPids.length() > 0 ? terminatedPids
-                            : "nothing itself (a slot freed by another thread's termination)", retries);
+                            : "nothing (a slot came free on its own)", retries);
             return false;
         }
         if (retries > 0) {
@@ -86,7 +86,7 @@ public final class OpenAttempt {
                     + " another refusal (the freed slots were taken by other sessions)", null);
         }
         metrics.reclaimAttempted();
-        ReclaimResult result = site.reclaim(driver, scope, reclaimer.policy().victimRules(), site.generation(),
+        ReclaimResult result = site.reclaim(driver, scope, reclaimer.policy().victimRules(),
                 deadlineNanos, reclaimer.budget());
         switch (result.kind) {
             case TERMINATED:
@@ -104,8 +104,8 @@ public final class OpenAttempt {
                 retries++;
                 return true;
             case JOINED:
-                // Another thread's termination freed a slot while this one waited: try for it, and give this
-                // open a settle window too, so it does not terminate a second session for the same slot at once.
+                // The chosen session left between selection and signal: its slot is free without a termination.
+                // Try for it, with a settle window, so this open does not terminate another session at once.
                 settleUntilNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETTLE_MILLIS);
                 retries++;
                 return true;

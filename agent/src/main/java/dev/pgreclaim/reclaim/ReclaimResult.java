@@ -7,7 +7,7 @@ final class ReclaimResult {
     enum Kind {
         /** A victim was terminated and has left pg_stat_activity (or the exit wait ran out). */
         TERMINATED,
-        /** Another thread's reclaim freed a slot while this one waited: retry without terminating. */
+        /** The chosen session left by itself before the signal: its slot is free, retry without terminating. */
         JOINED,
         /** Nothing was terminated; {@link #cause} says why. */
         FAILED

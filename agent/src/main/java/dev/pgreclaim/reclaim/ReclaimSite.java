@@ -41,7 +41,7 @@ final class ReclaimSite {
         this.admin = admin;
     }
 
-    /** Bumped after every termination; a waiter that sees it change knows a slot was freed while it waited. */
+    /** Bumped after every termination (diagnostics, tests). */
     long generation() {
         return generation;
     }
@@ -50,8 +50,8 @@ final class ReclaimSite {
         return admin.url();
     }
 
-    ReclaimResult reclaim(Object driver, VictimScope scope, VictimRules rules, long seenGeneration,
-            long deadlineNanos, TerminationBudget budget) {
+    ReclaimResult reclaim(Object driver, VictimScope scope, VictimRules rules, long deadlineNanos,
+            TerminationBudget budget) {
         try {
             long waitNanos = deadlineNanos - System.nanoTime();
             if (waitNanos <= 0 || !lock.tryLock(waitNanos, TimeUnit.NANOSECONDS)) {
@@ -63,9 +63,11 @@ final class ReclaimSite {
             return ReclaimResult.failed(FailureCause.INTERRUPTED, "interrupted while waiting for a reclaim", null);
         }
         try {
-            if (generation != seenGeneration) {
-                return ReclaimResult.joined();
-            }
+            // Deliberately no "a termination happened while you waited: just retry" shortcut: the thread that
+            // terminated a session retries into that slot itself, so waking every waiter to race for it only turns one
+            // freed slot into a herd of refused logins (each a full SCRAM exchange) before the next round. Each waiter
+            // instead terminates for its own need, one at a time, while eligible sessions last; then the cached
+            // "no eligible session" answer sends the rest back at once.
             long now = System.nanoTime();
             if (lastNoVictim != null && scope.equals(lastNoVictimScope)
                     && now - lastNoVictimNanos < TimeUnit.MILLISECONDS.toNanos(NO_VICTIM_REUSE_MILLIS)) {
