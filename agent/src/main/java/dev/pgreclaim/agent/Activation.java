@@ -18,21 +18,16 @@ final class Activation {
     static final long MBEAN_DELAY_MILLIS = 2000;
 
     private static volatile Policy policy;
-    private static volatile Instrumentation instrumentation;
     private static ConnectInterceptor interceptor;
     private static boolean isolatedLoaderNoted;
 
     private Activation() {
     }
 
-    static void prepare(Policy validPolicy, Instrumentation inst) {
-        policy = validPolicy;
-        instrumentation = inst;
-    }
-
     /** Weaves one driver class file; on any failure the driver loads unchanged and the reason is logged once. */
-    static byte[] weave(ClassLoader loader, byte[] classfile) {
+    static byte[] weave(Policy validPolicy, ClassLoader loader, byte[] classfile) {
         try {
+            policy = validPolicy;
             AgentLog.useApplicationLoader(loader);
             activate(loader);
             boolean agentVisible = seesAgentClasses(loader);

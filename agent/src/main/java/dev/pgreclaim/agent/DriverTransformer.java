@@ -1,5 +1,6 @@
 package dev.pgreclaim.agent;
 
+import dev.pgreclaim.policy.Policy;
 import java.lang.instrument.ClassFileTransformer;
 import java.security.ProtectionDomain;
 
@@ -11,12 +12,18 @@ import java.security.ProtectionDomain;
 final class DriverTransformer implements ClassFileTransformer {
     static final String DRIVER_INTERNAL_NAME = "org/postgresql/Driver";
 
+    private final Policy policy;
+
+    DriverTransformer(Policy policy) {
+        this.policy = policy;
+    }
+
     @Override
     public byte[] transform(ClassLoader loader, String className, Class<?> classBeingRedefined,
             ProtectionDomain protectionDomain, byte[] classfileBuffer) {
         if (!DRIVER_INTERNAL_NAME.equals(className)) {
             return null;
         }
-        return Activation.weave(loader, classfileBuffer);
+        return Activation.weave(policy, loader, classfileBuffer);
     }
 }

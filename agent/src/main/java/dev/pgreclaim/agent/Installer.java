@@ -5,20 +5,23 @@ import dev.pgreclaim.policy.Mode;
 import dev.pgreclaim.policy.Policy;
 import dev.pgreclaim.policy.PolicyParser;
 import java.lang.instrument.Instrumentation;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /** Installs the agent once: validates the policy, registers the lazy transformer, retransforms a loaded driver. */
 final class Installer {
-    private static final AtomicBoolean INSTALLED = new AtomicBoolean();
+    private static boolean installed;
 
     private Installer() {
     }
 
     static void install(String agentArgs, Instrumentation instrumentation, boolean attached) {
         try {
-            if (!INSTALLED.compareAndSet(false, true)) {
-                System.err.println("[pg-reclaim] WARN agent already installed in this JVM; ignoring the second load");
-                return;
+            synchronized (Installer.class) {
+                if (installed) {
+                    System.err.println("[pg-reclaim] WARN agent already installed in this JVM; ignoring the second"
+                            + " load");
+                    return;
+                }
+                installed = true;
             }
             Policy policy;
             try {
@@ -32,11 +35,10 @@ final class Installer {
                 System.err.println("[pg-reclaim] INFO pgreclaim.mode=off: agent inactive");
                 return;
             }
-            Activation.prepare(policy, instrumentation);
             // Retransformation is needed only to weave a driver loaded before an attach. Under -javaagent a
             // plain transformer is enough (and cheaper at start-up); its output survives a later retransformation
             // by another agent, since the JVM keeps what retransformation-incapable transformers produced.
-            instrumentation.addTransformer(new DriverTransformer(), attached);
+            instrumentation.addTransformer(new DriverTransformer(policy), attached);
             if (attached) {
                 Activation.retransformLoadedDrivers(instrumentation);
             }
