@@ -15,8 +15,13 @@ class ReadmePropertyTableTest {
   void readmeTableMatchesTheDeclaredSettings() throws Exception {
     Path readme = Path.of("..", "README.md");
     Map<String, String[]> rows = new LinkedHashMap<>();
+    boolean inConfiguration = false;
     for (String line : Files.readAllLines(readme)) {
-      if (line.startsWith("| `pgreclaim.")) {
+      if (line.startsWith("## ")) {
+        inConfiguration = line.equals("## Configuration");
+      }
+      if (inConfiguration && line.startsWith("| `pgreclaim.")) {
+        assertThat(rows).as("duplicate row " + line).doesNotContainKey(strip(line.split("\\|", -1)[1]));
         String[] cells = line.split("\\|", -1);
         String key = strip(cells[1]);
         rows.put(key, new String[] {strip(cells[2]), strip(cells[3]), cells[4].trim()});
