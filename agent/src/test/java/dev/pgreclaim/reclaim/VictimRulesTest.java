@@ -96,6 +96,44 @@ class VictimRulesTest {
   }
 
   @Test
+  void aNonClientBackendOfTheRoleIsNeverAVictimEvenWhenIdle(PostgresServer server) throws Exception {
+    // A logical-replication connection is served by a walsender: same role, state 'idle', but not a client backend.
+    try (Seed seed = TestDatabase.seed(server, -1); HeldSessions held = new HeldSessions(server)) {
+      server.execute("postgres", "alter role " + seed.role() + " replication");
+      java.util.Properties replication = new java.util.Properties();
+      replication.setProperty("user", seed.role());
+      replication.setProperty("password", seed.rolePassword());
+      replication.setProperty("replication", "database");
+      replication.setProperty("assumeMinServerVersion", "9.4");
+      replication.setProperty("preferQueryMode", "simple");
+      replication.setProperty("ApplicationName", "cdc-walsender");
+      try (Connection walsender = java.sql.DriverManager.getConnection(seed.url(), replication);
+          Connection admin = seed.connectAsAdmin()) {
+        int plainIdle = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "web");
+        Thread.sleep(100);
+        int walsenderPid;
+        try (java.sql.Statement statement = admin.createStatement();
+            java.sql.ResultSet rows = statement.executeQuery("select pid, backend_type, state from pg_stat_activity"
+                + " where application_name = 'cdc-walsender'")) {
+          assertThat(rows.next()).isTrue();
+          walsenderPid = rows.getInt("pid");
+          assertThat(rows.getString("backend_type")).isEqualTo("walsender");
+          assertThat(rows.getString("state")).isEqualTo("idle");
+        }
+        VictimRules anyIdle = new VictimRules(0, List.of(), List.of(), List.of());
+        VictimScope scope = VictimScope.role(seed.role());
+        assertThat(VictimQuery.candidates(admin, scope, anyIdle, 10)).extracting(Victim::pid)
+            .containsExactly(plainIdle);
+        assertThat(VictimQuery.terminateOne(admin, scope, anyIdle).pid()).isEqualTo(plainIdle);
+        Thread.sleep(100);
+        assertThat(VictimQuery.terminateOne(admin, scope, anyIdle)).isNull();
+        assertThat(VictimQuery.stillThere(admin, walsenderPid)).isTrue();
+        assertThat(walsender.isValid(2)).isTrue();
+      }
+    }
+  }
+
+  @Test
   void protectListsByUserAndDatabaseSpareTheirSessions(PostgresServer server) throws Exception {
     try (Seed seed = TestDatabase.seed(server, -1); HeldSessions held = new HeldSessions(server)) {
       int idle = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "web");
