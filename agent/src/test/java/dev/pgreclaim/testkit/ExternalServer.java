@@ -3,24 +3,35 @@ package dev.pgreclaim.testkit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** A server somebody else runs (pgreclaim.test.url / PGRECLAIM_TEST_URL). Never stopped or restarted here. */
-final class ExternalServer implements PostgresServer {
-  private static final Pattern URL = Pattern.compile("jdbc:postgresql://([^:/?]+|\\[[^]]+])(?::(\\d+))?(?:/.*)?");
+/**
+ * A server somebody else runs (pgreclaim.test.url / PGRECLAIM_TEST_URL, or the demo's --url). Never stopped or
+ * restarted here.
+ */
+public final class ExternalServer implements PostgresServer {
+  private static final Pattern URL =
+      Pattern.compile("jdbc:postgresql://([^:/?]+|\\[[^]]+])(?::(\\d+))?(?:/([^?]*))?(?:\\?.*)?");
 
   private final String host;
   private final int port;
+  private final String database;
   private final String user;
   private final String password;
 
-  ExternalServer(String url, String user, String password) {
+  public ExternalServer(String url, String user, String password) {
     Matcher m = URL.matcher(url);
     if (!m.matches()) {
-      throw new IllegalArgumentException("pgreclaim.test.url must look like jdbc:postgresql://host:5432/postgres, got " + url);
+      throw new IllegalArgumentException("expected jdbc:postgresql://host[:port]/database, got " + url);
     }
     this.host = m.group(1);
     this.port = m.group(2) == null ? 5432 : Integer.parseInt(m.group(2));
+    this.database = m.group(3) == null || m.group(3).isEmpty() ? "postgres" : m.group(3);
     this.user = user == null || user.isBlank() ? "postgres" : user;
     this.password = password == null ? "" : password;
+  }
+
+  /** The database named in the URL (default postgres). */
+  public String database() {
+    return database;
   }
 
   @Override

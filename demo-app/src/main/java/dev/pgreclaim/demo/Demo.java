@@ -1,5 +1,6 @@
 package dev.pgreclaim.demo;
 
+import dev.pgreclaim.testkit.ExternalServer;
 import dev.pgreclaim.testkit.ForkedJvm;
 import dev.pgreclaim.testkit.IdleHolder;
 import dev.pgreclaim.testkit.IdleHolder.HoldState;
@@ -217,7 +218,7 @@ public final class Demo {
         cleanup.add("deleted the demo's temporary folder " + workDir, () -> deleteRecursively(workDir));
         if (options.url() != null) {
             say.step("Connecting to the existing PostgreSQL server at " + options.url());
-            ExistingServer existing = new ExistingServer(options.url(), options.user(), options.password());
+            ExternalServer existing = new ExternalServer(options.url(), options.user(), options.password());
             server = existing;
             maintenanceDatabase = existing.database();
             try (Connection c = superuser()) {
@@ -293,7 +294,7 @@ public final class Demo {
         Files.writeString(adminPasswordFile, adminPassword + "\n", StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(adminPasswordFile, PosixFilePermissions.fromString("rw-------"));
 
-        if (server instanceof ExistingServer) {
+        if (server instanceof ExternalServer) {
             // a server the demo did not start: drop exactly what it created, and nothing else
             cleanup.add("dropped " + DATABASE + ", " + ROLE + " and " + ADMIN, this::dropObjects);
         }
