@@ -151,6 +151,22 @@ class BoundedTimeTest {
   }
 
   @Test
+  void anotherJvmHoldingTheReclaimLockPastTheDeadline(PostgresServer server) throws Exception {
+    // What another JVM's reclaim for the same role holds while it works: the per-role advisory lock in the database
+    // the admin sessions use (by default the refused open's).
+    try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
+        java.sql.Connection otherJvm = server.connectAsSuperuser(seed.database());
+        java.sql.PreparedStatement lock = otherJvm.prepareStatement("select pg_advisory_lock(?, hashtext(?))")) {
+      lock.setInt(1, ReclaimLock.NAMESPACE);
+      lock.setString(2, seed.role());
+      lock.executeQuery().close();
+      Outcome outcome = refusedOpens(seed, held, Map.of(), seed.adminPassword());
+      assertOriginalWithSuppressed(outcome, "lock-timeout");
+      assertThat(countLines(outcome.log(), "gave up: lock-timeout")).isEqualTo(1);
+    }
+  }
+
+  @Test
   void wrongAdminPassword(PostgresServer server) throws Exception {
     try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server)) {
       Outcome outcome = refusedOpens(seed, held, Map.of(), "not-the-password");
