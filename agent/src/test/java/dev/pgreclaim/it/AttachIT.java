@@ -14,7 +14,11 @@ import dev.pgreclaim.testkit.TestDatabase.Seed;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Predicate;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@code java -jar pg-reclaim-agent.jar attach <pid> ...} into an application JVM that started without the agent and
@@ -23,11 +27,17 @@ import org.junit.jupiter.api.Test;
 @PostgresTest
 class AttachIT {
 
-  @Test
-  void attachedAgentRecoversTheNextRefusedOpen(PostgresServer server) throws Exception {
+  static Stream<Arguments> javas() {
+    return ForkedJvm.javaBinaries().stream().map(java -> Arguments.of(java.getParent().getParent().getFileName()
+        .toString(), java));
+  }
+
+  @ParameterizedTest(name = "application on {0}")
+  @MethodSource("javas")
+  void attachedAgentRecoversTheNextRefusedOpen(String javaName, Path java, PostgresServer server) throws Exception {
     Path passwordFile = Files.createTempFile("pg-reclaim-admin-", ".pw");
     try (Seed seed = TestDatabase.seed(server, 1);
-        ForkedJvm.Handle app = AgentRun.app().withoutAgent().mainClass(AttachApp.class.getName())
+        ForkedJvm.Handle app = AgentRun.app().java(java).withoutAgent().mainClass(AttachApp.class.getName())
             .env("APP_PASSWORD", seed.rolePassword()).builder(seed.url(), seed.role()).start()) {
       Files.writeString(passwordFile, seed.adminPassword() + "\n");
       String ready = await(app, out -> out.contains("READY "), "READY");
