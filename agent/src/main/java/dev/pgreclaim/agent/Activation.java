@@ -17,7 +17,6 @@ final class Activation {
     /** How long after the driver loads the MBean is registered. */
     static final long MBEAN_DELAY_MILLIS = 2000;
 
-    private static volatile Policy policy;
     private static ConnectInterceptor interceptor;
     private static boolean isolatedLoaderNoted;
 
@@ -27,9 +26,8 @@ final class Activation {
     /** Weaves one driver class file; on any failure the driver loads unchanged and the reason is logged once. */
     static byte[] weave(Policy validPolicy, ClassLoader loader, byte[] classfile) {
         try {
-            policy = validPolicy;
             AgentLog.useApplicationLoader(loader);
-            activate(loader);
+            activate(validPolicy, loader);
             boolean agentVisible = seesAgentClasses(loader);
             if (!agentVisible) {
                 noteIsolatedLoader(loader);
@@ -42,11 +40,10 @@ final class Activation {
         }
     }
 
-    private static synchronized void activate(final ClassLoader loader) {
+    private static synchronized void activate(final Policy active, final ClassLoader loader) {
         if (interceptor != null) {
             return;
         }
-        final Policy active = policy;
         final ReclaimMetrics metrics = new ReclaimMetrics();
         Reclaimer reclaimer = new Reclaimer(active, metrics);
         interceptor = new ConnectInterceptor(reclaimer, metrics);

@@ -80,11 +80,6 @@ public final class AgentLog {
         return true;
     }
 
-    /** Forget the once-keys (tests). */
-    static void resetOnce() {
-        ONCE.clear();
-    }
-
     private static void log(String logger, Level level, String format, Object[] args) {
         try {
             Throwable thrown = null;

@@ -136,11 +136,6 @@ public final class PolicyParser {
         return value == null ? setting.defaultValue() : value.trim();
     }
 
-    private boolean isExplicit(Setting setting) {
-        return agentArgs.containsKey(setting.key()) || systemProperties.getProperty(setting.key()) != null
-                || environment.get(setting.envKey()) != null;
-    }
-
     private void problem(Setting setting, String value, String expected) {
         problems.add(setting.key() + "='" + value + "' is invalid: " + expected);
     }
@@ -395,10 +390,5 @@ public final class PolicyParser {
 
     private static String emptyToNull(String value) {
         return value == null || value.isEmpty() ? null : value;
-    }
-
-    /** For messages that need to say whether the user set a value at all. */
-    boolean explicitlySet(Setting setting) {
-        return isExplicit(setting);
     }
 }

@@ -145,10 +145,6 @@ final class AdminSession {
         }
     }
 
-    synchronized boolean isOpen() {
-        return connection != null;
-    }
-
     private static void closeQuietly(Connection connection) {
         try {
             connection.close();

@@ -29,7 +29,6 @@ final class ReclaimSite {
     private final String role;
     private final AdminSession admin;
     private final ReentrantLock lock = new ReentrantLock();
-    private volatile long generation;
     private ReclaimResult lastNoVictim;
     private VictimScope lastNoVictimScope;
     private long lastNoVictimNanos;
@@ -39,11 +38,6 @@ final class ReclaimSite {
     ReclaimSite(String role, AdminSession admin) {
         this.role = role;
         this.admin = admin;
-    }
-
-    /** Bumped after every termination (diagnostics, tests). */
-    long generation() {
-        return generation;
     }
 
     String adminUrl() {
@@ -79,8 +73,6 @@ final class ReclaimSite {
             ReclaimResult result = terminateOne(driver, scope, rules, deadlineNanos);
             if (result.kind != ReclaimResult.Kind.TERMINATED) {
                 budget.refund();
-            } else {
-                generation++;
             }
             boolean noVictim = result.kind == ReclaimResult.Kind.FAILED && (result.cause == FailureCause.NO_VICTIM
                     || result.cause == FailureCause.STATE_HIDDEN);

@@ -85,20 +85,6 @@ public final class VictimQuery {
         return run(admin, SELECT_ONLY, scope, rules, limit);
     }
 
-    /** Terminates up to {@code count} sessions, one statement each, re-checking each at its own kill. */
-    public static List<Victim> terminate(Connection admin, VictimScope scope, VictimRules rules, int count)
-            throws SQLException {
-        List<Victim> victims = new ArrayList<Victim>();
-        for (int i = 0; i < count; i++) {
-            Victim victim = terminateOne(admin, scope, rules);
-            if (victim == null) {
-                break;
-            }
-            victims.add(victim);
-        }
-        return victims;
-    }
-
     private static List<Victim> run(Connection admin, String sql, VictimScope scope, VictimRules rules, int limit)
             throws SQLException {
         PreparedStatement statement = admin.prepareStatement(sql);

@@ -9,10 +9,8 @@ import dev.pgreclaim.testkit.PostgresServer;
 import dev.pgreclaim.testkit.PostgresTest;
 import dev.pgreclaim.testkit.TestDatabase;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -86,51 +84,23 @@ class BoundedTimeTest {
 
   @Test
   void adminConnectHangs(PostgresServer server) throws Exception {
-    List<Socket> accepted = new ArrayList<>();
-    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    try (SilentServer silent = new SilentServer();
         Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server)) {
-      Thread acceptor = new Thread(() -> {
-        try {
-          while (true) {
-            accepted.add(silent.accept()); // accepts the TCP connection, never answers the start-up packet
-          }
-        } catch (IOException closed) {
-          // test over
-        }
-      }, "silent-admin-server");
-      acceptor.setDaemon(true);
-      acceptor.start();
-      String adminUrl = "jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/postgres";
+      String adminUrl = silent.adminUrl();
       Outcome outcome = refusedOpens(seed, held, Map.of("pgreclaim.admin.url", adminUrl), seed.adminPassword());
       assertOriginalWithSuppressed(outcome, "admin-unavailable");
-      assertThat(accepted).as("the agent really tried the silent server").isNotEmpty();
+      assertThat(silent.acceptedCount()).as("the agent really tried the silent server").isPositive();
       assertThat(countLines(outcome.log(), "gave up: admin-unavailable")).isEqualTo(1);
-    } finally {
-      for (Socket socket : accepted) {
-        socket.close();
-      }
     }
   }
 
   @Test
   void theCallersLoginTimeoutBoundsTheReclaimToo(PostgresServer server) throws Exception {
-    List<Socket> accepted = new ArrayList<>();
-    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    try (SilentServer silent = new SilentServer();
         Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
         AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of(
-            "pgreclaim.admin.url", "jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/postgres",
+            "pgreclaim.admin.url", silent.adminUrl(),
             "pgreclaim.deadline", "30s"))) {
-      Thread acceptor = new Thread(() -> {
-        try {
-          while (true) {
-            accepted.add(silent.accept());
-          }
-        } catch (IOException closed) {
-          // test over
-        }
-      }, "silent-admin-server");
-      acceptor.setDaemon(true);
-      acceptor.start();
       held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
       Thread.sleep(250);
       Properties info = new Properties();
@@ -143,10 +113,6 @@ class BoundedTimeTest {
       assertThat(millis).as("bounded by loginTimeout=1s, not deadline=30s").isLessThan(1000 + SLACK_MILLIS);
       assertThat(refused.getSQLState()).isEqualTo("53300");
       assertThat(refused.getSuppressed()[0].getMessage()).contains("gave up: admin-unavailable");
-    } finally {
-      for (Socket socket : accepted) {
-        socket.close();
-      }
     }
   }
 
@@ -221,23 +187,11 @@ class BoundedTimeTest {
 
   @Test
   void aThreadInterruptedWhileWaitingForAnotherThreadsReclaimReturnsAtOnce(PostgresServer server) throws Exception {
-    List<Socket> accepted = new ArrayList<>();
-    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    try (SilentServer silent = new SilentServer();
         Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
         AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of(
-            "pgreclaim.admin.url", "jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/postgres",
+            "pgreclaim.admin.url", silent.adminUrl(),
             "pgreclaim.deadline", "2s"))) {
-      Thread acceptor = new Thread(() -> {
-        try {
-          while (true) {
-            accepted.add(silent.accept());
-          }
-        } catch (IOException closed) {
-          // test over
-        }
-      }, "silent-admin-server");
-      acceptor.setDaemon(true);
-      acceptor.start();
       held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
       Thread.sleep(250);
 
@@ -245,7 +199,7 @@ class BoundedTimeTest {
       java.util.concurrent.CompletableFuture<Throwable> first = new java.util.concurrent.CompletableFuture<>();
       Thread a = new Thread(() -> first.complete(catchFailure(agent, seed)), "opener-a");
       a.start();
-      while (accepted.isEmpty()) {
+      while (silent.acceptedCount() == 0) {
         Thread.sleep(5);
       }
       // B waits for A's reclaim; interrupting it must end its wait at once, with the flag kept
@@ -267,10 +221,6 @@ class BoundedTimeTest {
       assertThat(refused.getSQLState()).isEqualTo("53300");
       assertThat(refused.getSuppressed()[0].getMessage()).contains("gave up: interrupted");
       assertThat(first.get(10, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(SQLException.class);
-    } finally {
-      for (Socket socket : accepted) {
-        socket.close();
-      }
     }
   }
 
