@@ -4,19 +4,25 @@ import dev.pgreclaim.agent.bridge.ConnectBridge;
 import dev.pgreclaim.log.AgentLog;
 import dev.pgreclaim.metrics.AgentStats;
 import dev.pgreclaim.metrics.ReclaimMetrics;
+import dev.pgreclaim.policy.InvalidPolicyException;
+import dev.pgreclaim.policy.Mode;
 import dev.pgreclaim.policy.Policy;
+import dev.pgreclaim.policy.PolicyParser;
 import dev.pgreclaim.reclaim.Reclaimer;
 import java.lang.instrument.Instrumentation;
 
 /**
- * What happens when {@code org.postgresql.Driver} appears: the reclaim machinery is built once and the class is
- * woven, with the advice that can reach the bridge from the driver's class loader. Kept apart from
- * {@link DriverTransformer} so that none of this is loaded in a JVM that never loads the driver.
+ * What happens when {@code org.postgresql.Driver} appears: the policy is read and validated once, the reclaim
+ * machinery is built once and the class is woven, with the advice that can reach the bridge from the driver's class
+ * loader. Kept apart from {@link DriverTransformer} so that none of this is loaded in a JVM that never loads the
+ * driver.
  */
 final class Activation {
     /** How long after the driver loads the MBean is registered. */
     static final long MBEAN_DELAY_MILLIS = 2000;
 
+    private static boolean policyRead;
+    private static Policy policy;
     private static ConnectInterceptor interceptor;
     private static boolean isolatedLoaderNoted;
 
@@ -24,10 +30,14 @@ final class Activation {
     }
 
     /** Weaves one driver class file; on any failure the driver loads unchanged and the reason is logged once. */
-    static byte[] weave(Policy validPolicy, ClassLoader loader, byte[] classfile) {
+    static byte[] weave(String agentArgs, ClassLoader loader, byte[] classfile) {
         try {
             AgentLog.useApplicationLoader(loader);
-            activate(validPolicy, loader);
+            Policy active = policy(agentArgs);
+            if (active == null) {
+                return null;
+            }
+            activate(active, loader);
             boolean agentVisible = seesAgentClasses(loader);
             if (!agentVisible) {
                 noteIsolatedLoader(loader);
@@ -38,6 +48,35 @@ final class Activation {
                     + " unchanged: {}", describe(loader), weaveFailure.toString());
             return null;
         }
+    }
+
+    /**
+     * The policy of this JVM, read from agent arguments, system properties and environment the first time it is
+     * needed and kept; null when the agent stays inert (mode {@code off}, or an invalid configuration, which is
+     * reported here once with every problem it has).
+     */
+    static synchronized Policy policy(String agentArgs) {
+        if (!policyRead) {
+            policyRead = true;
+            policy = readPolicy(agentArgs);
+        }
+        return policy;
+    }
+
+    private static Policy readPolicy(String agentArgs) {
+        Policy parsed;
+        try {
+            parsed = PolicyParser.fromEnvironment(agentArgs);
+        } catch (InvalidPolicyException invalid) {
+            AgentLog.error("pg-reclaim: invalid configuration, agent inactive (the application runs as without"
+                    + " it): {}", invalid.getMessage());
+            return null;
+        }
+        if (parsed.mode() == Mode.OFF) {
+            AgentLog.info("pg-reclaim: pgreclaim.mode=off: agent inactive");
+            return null;
+        }
+        return parsed;
     }
 
     private static synchronized void activate(final Policy active, final ClassLoader loader) {

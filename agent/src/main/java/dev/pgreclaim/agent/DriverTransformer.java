@@ -1,21 +1,20 @@
 package dev.pgreclaim.agent;
 
-import dev.pgreclaim.policy.Policy;
 import java.lang.instrument.ClassFileTransformer;
 import java.security.ProtectionDomain;
 
 /**
  * Registered at start-up; does nothing but compare one class name per loaded class until
- * {@code org.postgresql.Driver} appears. Only then are Byte Buddy and the reclaim code loaded. A JVM that never
- * touches pgjdbc pays for this class and one string comparison per class load.
+ * {@code org.postgresql.Driver} appears. Only then are the policy, Byte Buddy's ASM and the reclaim code loaded. A
+ * JVM that never touches pgjdbc pays for this class, {@link AgentMain} and one string comparison per class load.
  */
 final class DriverTransformer implements ClassFileTransformer {
     static final String DRIVER_INTERNAL_NAME = "org/postgresql/Driver";
 
-    private final Policy policy;
+    private final String agentArgs;
 
-    DriverTransformer(Policy policy) {
-        this.policy = policy;
+    DriverTransformer(String agentArgs) {
+        this.agentArgs = agentArgs;
     }
 
     @Override
@@ -24,6 +23,6 @@ final class DriverTransformer implements ClassFileTransformer {
         if (!DRIVER_INTERNAL_NAME.equals(className)) {
             return null;
         }
-        return Activation.weave(policy, loader, classfileBuffer);
+        return Activation.weave(agentArgs, loader, classfileBuffer);
     }
 }

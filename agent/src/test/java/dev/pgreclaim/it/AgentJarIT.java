@@ -66,6 +66,7 @@ class AgentJarIT {
     assertThat(result.stdout()).as(result.toString())
         .contains("NO DRIVER")
         .contains("dev.pgreclaim.agent.DriverTransformer") // the agent did start
+        .doesNotContain("dev.pgreclaim.policy.") // read when the driver loads
         .doesNotContain("dev.pgreclaim.shaded.bytebuddy")
         .doesNotContain("dev.pgreclaim.agent.DriverWeaver")
         .doesNotContain("dev.pgreclaim.agent.ConnectInterceptor")
@@ -90,12 +91,43 @@ class AgentJarIT {
         .doesNotContain("Sharing is only supported");
   }
 
-  private static ForkedJvm.Result startUp(Path java, String mode) {
-    return AgentRun.app().java(java).mainClass(StartupApp.class.getName())
+  @Test
+  void anInvalidConfigurationIsReportedWhenTheDriverLoadsAndNothingIsWoven() {
+    ForkedJvm.Result result = startUp(Path.of(System.getProperty("java.home"), "bin", "java"), "driver",
+        "pgreclaim.deadline", "-5s");
+
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    assertThat(result.stdout()).as(result.toString())
+        .contains("DRIVER LOADED")
+        .doesNotContain("dev.pgreclaim.shaded.bytebuddy")
+        .doesNotContain("dev.pgreclaim.reclaim.");
+    assertThat(result.stderr()).as(result.toString())
+        .contains("[pg-reclaim] ERROR invalid configuration, agent inactive")
+        .contains("pgreclaim.deadline='-5s' is invalid")
+        .doesNotContain("active on org.postgresql.Driver")
+        .doesNotContain("not-used-here");
+  }
+
+  @Test
+  void aJvmThatNeverLoadsTheDriverNeverReadsTheConfiguration() {
+    ForkedJvm.Result result = startUp(Path.of(System.getProperty("java.home"), "bin", "java"), "none",
+        "pgreclaim.deadline", "-5s");
+
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    assertThat(result.stdout()).as(result.toString()).contains("NO DRIVER")
+        .doesNotContain("dev.pgreclaim.policy.");
+    assertThat(result.stderr()).as(result.toString()).isEmpty();
+  }
+
+  private static ForkedJvm.Result startUp(Path java, String mode, String... extraProperties) {
+    AgentRun run = AgentRun.app().java(java).mainClass(StartupApp.class.getName())
         .property("pgreclaim.mode", "terminate").property("pgreclaim.admin.user", "reclaimer")
         .property("pgreclaim.jmx", "false")
         .env("PGRECLAIM_ADMIN_PASSWORD", "not-used-here")
-        .jvmArg("-verbose:class")
-        .run(mode);
+        .jvmArg("-verbose:class");
+    for (int i = 0; i < extraProperties.length; i += 2) {
+      run = run.property(extraProperties[i], extraProperties[i + 1]);
+    }
+    return run.run(mode);
   }
 }
