@@ -24,6 +24,15 @@ final class RecoveryFigure {
         return lines.length() == 0 ? "" : "\nFailed rounds (first three):\n" + lines + "\n";
     }
 
+    /** Sample i of a plus sample i of b, for the samples both have (they come from the same rounds). */
+    private static long[] pairwiseSums(long[] a, long[] b) {
+        long[] sums = new long[Math.min(a.length, b.length)];
+        for (int i = 0; i < sums.length; i++) {
+            sums[i] = a[i] + b[i];
+        }
+        return sums;
+    }
+
     static String run(BenchContext context) throws Exception {
         int rounds = context.quick ? 10 : 200;
         int warmup = context.quick ? 2 : 10;
@@ -51,6 +60,9 @@ final class RecoveryFigure {
         Stats plain = new Stats(Stats.parseTagged(result.stdout(), "PLAIN_NS"));
         Stats agent = new Stats(Stats.parseTagged(result.stdout(), "AGENT_NS"));
         Stats naive = new Stats(Stats.parseTagged(result.stdout(), "NAIVE_NS"));
+        long[] refusedNs = Stats.parseTagged(result.stdout(), "REFUSED_NS");
+        Stats refused = new Stats(refusedNs);
+        Stats floor = new Stats(pairwiseSums(refusedNs, Stats.parseTagged(result.stdout(), "PLAIN_NS")));
         long[] failures = Stats.parseTagged(result.stdout(), "FAILURES");
         long survived = Stats.parseTagged(result.stdout(), "HOLDER_SURVIVED")[0];
         long terminations = Stats.parseTagged(result.stdout(), "TERMINATIONS")[0];
@@ -64,6 +76,10 @@ final class RecoveryFigure {
         Table table = new Table("", "rounds", "p50", "p99", "max", "failed", "target");
         table.row("plain connect, slot free (reference)", plain.count(), Stats.ms(plain.median()),
                 Stats.ms(plain.percentile(99)), Stats.ms(plain.max()), 0, "");
+        table.row("refused open alone (a full login: the limit is checked after authentication)", refused.count(),
+                Stats.ms(refused.median()), Stats.ms(refused.percentile(99)), Stats.ms(refused.max()), 0, "");
+        table.row("floor: refused open + plain open, same round (two logins, no reclaim)", floor.count(),
+                Stats.ms(floor.median()), Stats.ms(floor.percentile(99)), Stats.ms(floor.max()), 0, "");
         table.row("pg-reclaim: refused, reclaimed, retried", agent.count(), Stats.ms(p50), Stats.ms(p99),
                 Stats.ms(agent.max()), failures[0],
                 SteadyFigure.verdict(p50 <= 10e6, "p50 <= 10 ms") + ", "
@@ -77,6 +93,8 @@ final class RecoveryFigure {
                 + warmup + " untimed; the three measurements rotate order each round.\n\n" + table.render()
                 + "\nRecovered / plain (p50): " + String.format(Locale.ROOT, "%.2fx", p50 / plain.median())
                 + "; naive / recovered (p50): " + String.format(Locale.ROOT, "%.1fx", naive.median() / p50)
+                + "; recovered - floor (p50), the reclaim's own share: "
+                + Stats.ms(p50 - floor.median())
                 + ". Agent terminations (MBean): " + terminations + "; holders that survived a recovered round: "
                 + survived + ". Retries after the termination, per recovered open (from the agent's log): "
                 + retries + ".\n" + failureLines(result.stderr());
