@@ -18,8 +18,8 @@ import java.lang.instrument.Instrumentation;
  * driver.
  */
 final class Activation {
-    /** How long after the driver loads the MBean is registered. */
-    static final long MBEAN_DELAY_MILLIS = 2000;
+    /** How long after the driver loads the reclaim path is prewarmed and the MBean registered. */
+    static final long BACKGROUND_DELAY_MILLIS = 2000;
 
     private static boolean policyRead;
     private static Policy policy;
@@ -91,30 +91,31 @@ final class Activation {
         for (String warning : active.warnings()) {
             AgentLog.warn("pg-reclaim: {}", warning);
         }
-        if (active.jmx() || active.selfCheck()) {
-            // Off the application's thread, and the MBean a little later: creating the platform MBean server loads
-            // ~400 classes (management, JMX, JFR beans) and would compete with the application's own start-up for
-            // the CPU while the driver is being loaded. The counters are kept from the start either way.
-            Thread init = new Thread(new Runnable() {
-                @Override
-                public void run() {
-                    if (active.selfCheck()) {
-                        SelfCheck.run(active, loader);
-                    }
-                    if (active.jmx()) {
-                        try {
-                            Thread.sleep(MBEAN_DELAY_MILLIS);
-                        } catch (InterruptedException interrupted) {
-                            Thread.currentThread().interrupt();
-                            return;
-                        }
-                        AgentStats.register(metrics, active.toString());
-                    }
+        // Off the application's thread, and a little later: creating the platform MBean server loads ~400 classes
+        // (management, JMX, JFR beans), and loading the reclaim path ahead of need ~60 more; both would compete with
+        // the application's own start-up for the CPU while the driver is being loaded. The counters are kept from
+        // the start either way, and a reclaim before then loads what it needs itself.
+        Thread init = new Thread(new Runnable() {
+            @Override
+            public void run() {
+                if (active.selfCheck()) {
+                    SelfCheck.run(active, loader);
                 }
-            }, "pg-reclaim-init");
-            init.setDaemon(true);
-            init.start();
-        }
+                try {
+                    Thread.sleep(BACKGROUND_DELAY_MILLIS);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                int prewarmed = Prewarm.run();
+                AgentLog.debug("pg-reclaim: {} classes of the reclaim path loaded ahead of need", prewarmed);
+                if (active.jmx()) {
+                    AgentStats.register(metrics, active.toString());
+                }
+            }
+        }, "pg-reclaim-init");
+        init.setDaemon(true);
+        init.start();
     }
 
     /** True when the agent's classes are visible from the loader (its parent chain reaches the agent's loader). */

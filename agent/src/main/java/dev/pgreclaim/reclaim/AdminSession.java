@@ -153,6 +153,11 @@ final class AdminSession {
         }
     }
 
+    /** Creates the keep-alive scheduler (its thread starts with the first scheduled close). */
+    static void prewarm() {
+        closer();
+    }
+
     private static ScheduledThreadPoolExecutor closer() {
         ScheduledThreadPoolExecutor executor = closer;
         if (executor == null) {

@@ -141,4 +141,12 @@ public final class Reclaimer {
         }
         sites.clear();
     }
+
+    /**
+     * Creates what the first reclaim would otherwise create on the refused caller's thread (the admin session's
+     * keep-alive scheduler and the classes behind it). Starts no thread and opens no connection.
+     */
+    public static void prewarm() {
+        AdminSession.prewarm();
+    }
 }

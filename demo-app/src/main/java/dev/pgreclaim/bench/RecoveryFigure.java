@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
 final class RecoveryFigure {
     private static final Pattern RECOVERED = Pattern.compile("recovered in \\d+ ms after terminating .* \\((\\d+) retries\\)");
     private static final long IDLE_MILLIS = 40;
+    private static final long FIRST_WARM_MILLIS = 3000;
 
     private RecoveryFigure() {
     }
@@ -97,6 +98,43 @@ final class RecoveryFigure {
                 + Stats.ms(p50 - floor.median())
                 + ". Agent terminations (MBean): " + terminations + "; holders that survived a recovered round: "
                 + survived + ". Retries after the termination, per recovered open (from the agent's log): "
-                + retries + ".\n" + failureLines(result.stderr());
+                + retries + ".\n" + failureLines(result.stderr()) + "\n" + firstReclaim(context);
+    }
+
+    /** The first reclaim of a JVM whose own connect-and-query path is warm: see {@link FirstReclaimApp}. */
+    private static String firstReclaim(BenchContext context) throws Exception {
+        int jvms = context.quick ? 2 : 11;
+        int warmOpens = context.quick ? 20 : 300;
+        long[] first = new long[jvms];
+        long[] second = new long[jvms];
+        Seed seed = TestDatabase.seed(context.server, 1);
+        try {
+            for (int i = 0; i < jvms; i++) {
+                Child.Result result = context.child(context.java(),
+                        context.agentFlags(seed, "pgreclaim.min-idle=20ms"), FirstReclaimApp.class.getName(),
+                        String.valueOf(warmOpens), String.valueOf(FIRST_WARM_MILLIS), String.valueOf(IDLE_MILLIS))
+                        .env("PGRECLAIM_ADMIN_PASSWORD", seed.adminPassword())
+                        .env("BENCH_URL_A", seed.url()).env("BENCH_ROLE_A", seed.role())
+                        .env("BENCH_PW_A", seed.rolePassword())
+                        .timeoutSeconds(120)
+                        .run().requireSuccess("first reclaim");
+                first[i] = Stats.parseTagged(result.stdout(), "FIRST_NS")[0];
+                second[i] = Stats.parseTagged(result.stdout(), "SECOND_NS")[0];
+            }
+        } finally {
+            seed.drop();
+        }
+        Stats firsts = new Stats(first);
+        Stats seconds = new Stats(second);
+        Table table = new Table("", "JVMs", "median", "min", "max");
+        table.row("first reclaim of the JVM", jvms, Stats.ms(firsts.median()), Stats.ms(firsts.percentile(0)),
+                Stats.ms(firsts.max()));
+        table.row("second reclaim of the JVM", jvms, Stats.ms(seconds.median()), Stats.ms(seconds.percentile(0)),
+                Stats.ms(seconds.max()));
+        return "### First reclaim of a JVM\n\n" + jvms + " forked JVMs with the agent (default policy but min-idle"
+                + " 20ms), each after " + warmOpens + " opens with one prepared query and at least "
+                + FIRST_WARM_MILLIS + " ms (so the agent's background start-up work is done): the refused open that"
+                + " is the JVM's first reclaim (admin login included), then one more. No target; the figures above"
+                + " are warm rounds.\n\n" + table.render();
     }
 }

@@ -30,7 +30,7 @@ final class StartFigure {
         if (!Child.gnuTimeAvailable()) {
             return "## 3. JVM start\n\nSkipped: /usr/bin/time (GNU time) is not installed, so peak RSS cannot be read.\n";
         }
-        int runs = context.quick ? 3 : 21;
+        int runs = context.quick ? 3 : 41;
         Map<String, List<Long>> wall = new LinkedHashMap<>();
         Map<String, List<Long>> rss = new LinkedHashMap<>();
         Variant[] variants = Variant.values();
