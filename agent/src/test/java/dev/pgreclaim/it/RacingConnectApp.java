@@ -21,7 +21,7 @@ public final class RacingConnectApp {
       Thread.sleep(wait);
     }
     try (Connection connection = ConnectApp.open("drivermanager", args[2], args[3], System.getenv("APP_PASSWORD"))) {
-      System.out.println("CONNECTED");
+      System.out.println(connection.isClosed() ? "CLOSED" : "CONNECTED");
       Thread.sleep(hold);
     } catch (SQLException refused) {
       System.out.println("FAILED sqlstate=" + refused.getSQLState() + " suppressed=" + refused.getSuppressed().length);

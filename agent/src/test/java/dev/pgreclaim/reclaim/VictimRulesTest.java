@@ -67,6 +67,7 @@ class VictimRulesTest {
   }
 
   @Test
+  @SuppressWarnings("try") // the held sessions are closed early on purpose: the role is dropped right after
   void aSuperusersSessionIsNeverAVictim(PostgresServer server) throws Exception {
     try (Seed seed = TestDatabase.seed(server, -1); HeldSessions held = new HeldSessions(server)) {
       String superRole = seed.role() + "_su";
