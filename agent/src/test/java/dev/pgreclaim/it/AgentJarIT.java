@@ -92,6 +92,34 @@ class AgentJarIT {
   }
 
   @Test
+  void theReclaimPathIsLoadedInTheBackgroundAfterTheDriverWithoutAnyConnection() {
+    ForkedJvm.Result result = AgentRun.app().mainClass(StartupApp.class.getName())
+        .property("pgreclaim.mode", "terminate").property("pgreclaim.admin.user", "reclaimer")
+        .property("pgreclaim.jmx", "false")
+        .jvmArg("-verbose:class")
+        .run("driver-then-wait", "3500"); // the background work starts 2 s after the driver loads
+
+    assertThat(result.exitCode()).as(result.toString()).isZero();
+    String stdout = result.stdout();
+    int loaded = stdout.indexOf("DRIVER LOADED");
+    int waited = stdout.indexOf("WAITED");
+    assertThat(loaded).as(result.toString()).isPositive();
+    assertThat(waited).as(result.toString()).isGreaterThan(loaded);
+    String beforeDriver = stdout.substring(0, loaded);
+    String inBackground = stdout.substring(loaded, waited);
+    assertThat(beforeDriver).doesNotContain("dev.pgreclaim.reclaim.ReclaimSite");
+    assertThat(inBackground).as("classes read from the shaded jar's own entries")
+        .contains("dev.pgreclaim.reclaim.ReclaimSite ")
+        .contains("dev.pgreclaim.reclaim.VictimQuery ")
+        .contains("dev.pgreclaim.reclaim.AdminSession ")
+        .contains("dev.pgreclaim.reclaim.ReclaimLock ")
+        .contains("java.util.concurrent.ScheduledThreadPoolExecutor ")
+        .doesNotContain("dev.pgreclaim.cli.")
+        .doesNotContain("dev.pgreclaim.metrics.AgentStats");
+    assertThat(result.stderr()).as(result.toString()).doesNotContain("ERROR").doesNotContain("WARN");
+  }
+
+  @Test
   void anInvalidConfigurationIsReportedWhenTheDriverLoadsAndNothingIsWoven() {
     ForkedJvm.Result result = startUp(Path.of(System.getProperty("java.home"), "bin", "java"), "driver",
         "pgreclaim.deadline", "-5s");
