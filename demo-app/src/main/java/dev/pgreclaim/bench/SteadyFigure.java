@@ -16,7 +16,7 @@ final class SteadyFigure {
     }
 
     static String run(BenchContext context) throws Exception {
-        int pairs = context.quick ? 2 : 10;
+        int pairs = context.quick ? 2 : 20;
         int perJvm = context.quick ? 50 : 250;
         int warmup = context.quick ? 20 : 100;
         List<Long> without = new ArrayList<>();
