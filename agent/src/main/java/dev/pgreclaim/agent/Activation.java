@@ -92,7 +92,7 @@ final class Activation {
             AgentLog.warn("pg-reclaim: {}", warning);
         }
         // Off the application's thread, and a little later: creating the platform MBean server loads ~400 classes
-        // (management, JMX, JFR beans), and loading the reclaim path ahead of need ~60 more; both would compete with
+        // (management, JMX, JFR beans), and loading the reclaim path ahead of need ~80 more; both would compete with
         // the application's own start-up for the CPU while the driver is being loaded. The counters are kept from
         // the start either way, and a reclaim before then loads what it needs itself.
         Thread init = new Thread(new Runnable() {

@@ -18,24 +18,26 @@ public final class AgentMain {
     }
 
     public static void premain(String agentArgs, Instrumentation instrumentation) {
+        install(agentArgs, instrumentation, false);
+    }
+
+    public static void agentmain(String agentArgs, Instrumentation instrumentation) {
+        install(agentArgs, instrumentation, true);
+    }
+
+    private static void install(String agentArgs, Instrumentation instrumentation, boolean attached) {
         try {
-            if (firstInstall()) {
+            if (!firstInstall()) {
+                return;
+            }
+            if (attached) {
+                Installer.attach(agentArgs, instrumentation);
+            } else {
                 // Retransformation is needed only to weave a driver loaded before an attach. Under -javaagent a
                 // plain transformer is enough (and cheaper at start-up); its output survives a later
                 // retransformation by another agent, since the JVM keeps what retransformation-incapable
                 // transformers produced.
                 instrumentation.addTransformer(new DriverTransformer(agentArgs), false);
-            }
-        } catch (Throwable installFailure) {
-            System.err.println("[pg-reclaim] ERROR agent not installed, the application runs as without it: "
-                    + installFailure);
-        }
-    }
-
-    public static void agentmain(String agentArgs, Instrumentation instrumentation) {
-        try {
-            if (firstInstall()) {
-                Installer.attach(agentArgs, instrumentation);
             }
         } catch (Throwable installFailure) {
             System.err.println("[pg-reclaim] ERROR agent not installed, the application runs as without it: "

@@ -22,12 +22,12 @@ import org.postgresql.PGConnection;
  *       {@code pg_terminate_backend(pid, 5000)} of the longest-idle session on a warm admin connection, then a
  *       second open.</li>
  * </ul>
- * The naive measurement also times its refused open alone ({@code REFUSED_NS}): a refused open plus a plain open is
- * the floor of any reclaim-and-retry, two logins with nothing in between, since PostgreSQL checks the role's limit
- * only after authentication.
+ * The naive measurement also times its refused open alone ({@code REFUSED_NS}); that plus the same round's plain
+ * open ({@code FLOOR_NS}, rounds that have both) is the floor of any reclaim-and-retry, two logins with nothing in
+ * between, since PostgreSQL checks the role's limit only after authentication.
  * Args: {@code rounds warmupRounds idleMillis}. Env: {@code BENCH_URL_A, BENCH_ROLE_A, BENCH_PW_A, BENCH_URL_N,
  * BENCH_ROLE_N, BENCH_PW_N, BENCH_ADMIN_N, BENCH_ADMIN_PW_N}. Prints {@code PLAIN_NS}, {@code AGENT_NS},
- * {@code NAIVE_NS}, {@code REFUSED_NS}, {@code FAILURES}, {@code HOLDER_SURVIVED}, {@code TERMINATIONS}.
+ * {@code NAIVE_NS}, {@code REFUSED_NS}, {@code FLOOR_NS}, {@code FAILURES}, {@code HOLDER_SURVIVED}, {@code TERMINATIONS}.
  */
 public final class RecoveryApp {
     private static final String NAIVE_TERMINATE = "select pg_terminate_backend(pid, 5000) from pg_stat_activity"
@@ -66,8 +66,11 @@ public final class RecoveryApp {
         List<Long> agent = new ArrayList<>();
         List<Long> naive = new ArrayList<>();
         List<Long> refused = new ArrayList<>();
+        List<Long> floor = new ArrayList<>();
         for (int round = 0; round < warmup + rounds; round++) {
             boolean record = round >= warmup;
+            int plainBefore = plain.size();
+            int refusedBefore = refused.size();
             for (int step = 0; step < 3; step++) {
                 switch ((round + step) % 3) {
                     case 0 -> app.plain(record ? plain : new ArrayList<>());
@@ -75,11 +78,15 @@ public final class RecoveryApp {
                     default -> app.naive(record ? naive : new ArrayList<>(), record ? refused : new ArrayList<>());
                 }
             }
+            if (plain.size() > plainBefore && refused.size() > refusedBefore) {
+                floor.add(plain.get(plainBefore) + refused.get(refusedBefore));
+            }
         }
         System.out.println("PLAIN_NS" + Stats.joined(plain));
         System.out.println("AGENT_NS" + Stats.joined(agent));
         System.out.println("NAIVE_NS" + Stats.joined(naive));
         System.out.println("REFUSED_NS" + Stats.joined(refused));
+        System.out.println("FLOOR_NS" + Stats.joined(floor));
         System.out.println("FAILURES " + app.agentFailures + " " + app.naiveFailures);
         System.out.println("HOLDER_SURVIVED " + app.holderSurvived);
         System.out.println("TERMINATIONS " + AgentMBean.terminations());

@@ -25,15 +25,6 @@ final class RecoveryFigure {
         return lines.length() == 0 ? "" : "\nFailed rounds (first three):\n" + lines + "\n";
     }
 
-    /** Sample i of a plus sample i of b, for the samples both have (they come from the same rounds). */
-    private static long[] pairwiseSums(long[] a, long[] b) {
-        long[] sums = new long[Math.min(a.length, b.length)];
-        for (int i = 0; i < sums.length; i++) {
-            sums[i] = a[i] + b[i];
-        }
-        return sums;
-    }
-
     static String run(BenchContext context) throws Exception {
         int rounds = context.quick ? 10 : 200;
         int warmup = context.quick ? 2 : 10;
@@ -61,9 +52,8 @@ final class RecoveryFigure {
         Stats plain = new Stats(Stats.parseTagged(result.stdout(), "PLAIN_NS"));
         Stats agent = new Stats(Stats.parseTagged(result.stdout(), "AGENT_NS"));
         Stats naive = new Stats(Stats.parseTagged(result.stdout(), "NAIVE_NS"));
-        long[] refusedNs = Stats.parseTagged(result.stdout(), "REFUSED_NS");
-        Stats refused = new Stats(refusedNs);
-        Stats floor = new Stats(pairwiseSums(refusedNs, Stats.parseTagged(result.stdout(), "PLAIN_NS")));
+        Stats refused = new Stats(Stats.parseTagged(result.stdout(), "REFUSED_NS"));
+        Stats floor = new Stats(Stats.parseTagged(result.stdout(), "FLOOR_NS"));
         long[] failures = Stats.parseTagged(result.stdout(), "FAILURES");
         long survived = Stats.parseTagged(result.stdout(), "HOLDER_SURVIVED")[0];
         long terminations = Stats.parseTagged(result.stdout(), "TERMINATIONS")[0];
