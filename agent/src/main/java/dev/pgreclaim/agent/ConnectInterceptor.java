@@ -34,8 +34,8 @@ final class ConnectInterceptor implements Function<Object[], Object> {
     @Override
     public Object apply(Object[] call) {
         try {
-            return handle(call[0], (String) call[1], (Properties) call[2], (Throwable) call[3], (Object[]) call[4])
-                    ? Boolean.TRUE : Boolean.FALSE;
+            return handle(call[0], (String) call[1], (Properties) call[2], call[3], (Throwable) call[4],
+                    (Object[]) call[5]) ? Boolean.TRUE : Boolean.FALSE;
         } catch (Throwable agentFailure) {
             metrics.failure(FailureCause.INTERNAL_ERROR);
             AgentLog.warnOnce("internal-error", "pg-reclaim: internal error, the application got its original"
@@ -44,10 +44,14 @@ final class ConnectInterceptor implements Function<Object[], Object> {
         }
     }
 
-    private boolean handle(Object driver, String url, Properties info, Throwable thrown, Object[] round) {
+    private boolean handle(Object driver, String url, Properties info, Object result, Throwable thrown,
+            Object[] round) {
         if (ReentryGuard.isInside()) {
-            // The agent's own admin login: never reclaim for it.
+            // The agent's own admin login: never reclaim for it, never count it as the application's session.
             return false;
+        }
+        if (thrown == null) {
+            reclaimer.opened(driver, url, info, result);
         }
         OpenAttempt attempt = (OpenAttempt) round[2];
         if (attempt == null) {
@@ -69,6 +73,17 @@ final class ConnectInterceptor implements Function<Object[], Object> {
             round[1] = thrown;
             round[2] = attempt;
         }
-        return attempt.onExit(thrown);
+        boolean retry = attempt.onExit(thrown);
+        if (retry) {
+            // The caller's url and info stay the caller's; the retry runs with copies carrying the time left.
+            round[3] = attempt.retryInfo(info);
+            String retryUrl = attempt.retryUrl(url);
+            if (retryUrl != null) {
+                round[4] = retryUrl;
+            }
+        } else if (thrown != null) {
+            round[1] = attempt.handBack();
+        }
+        return retry;
     }
 }

@@ -19,17 +19,24 @@ import net.bytebuddy.jar.asm.Opcodes;
  *     while (true) {
  *         Connection result; Throwable thrown;
  *         try { result = &lt;original body&gt;; thrown = null; } catch (Throwable t) { result = null; thrown = t; }
- *         if (thrown == null &amp;&amp; round == null) return result;      // the common case: one nanoTime, two null checks
- *         if (round == null) { round = new Object[3]; round[0] = Long.valueOf(start); }
+ *         if (round == null) { round = new Object[5]; round[0] = Long.valueOf(start); }
  *         boolean retry;
- *         try { retry = ConnectBridge.onExit(this, url, info, thrown, round); }
+ *         try { retry = ConnectBridge.onExit(this, url, info, result, thrown, round); }
  *         catch (Throwable bridgeFailure) { retry = false; }          // any agent failure: the original outcome
- *         if (retry) continue;                                        // re-run the original body
+ *         if (retry) {                                                // re-run the original body, with the
+ *             if (round[3] != null) info = (Properties) round[3];     // login timeout the agent set for the
+ *             if (round[4] != null) url = (String) round[4];          // time left
+ *             continue;
+ *         }
  *         if (thrown == null) return result;
- *         throw round[1] instanceof Throwable ? (Throwable) round[1] : thrown;  // the first refusal, as thrown
+ *         throw round[1] instanceof Throwable ? (Throwable) round[1] : thrown;  // what the agent chose to hand back
  *     }
  * }
  * </pre>
+ *
+ * <p>Every open, also a successful first one, reaches the bridge: the agent learns the backend pid of each session it
+ * opened for the application, so that it can tell a starving application from a pool topping itself up (a reclaim
+ * needs the former). That costs one small array, one boxed long and one call per open.
  *
  * <p>Why not Byte Buddy's {@code Advice} (which produced the same shape): measured on a 2-core machine, applying
  * {@code Advice} loaded ~830 Byte Buddy classes and cost ~320 ms of CPU when the driver loads (type pool, advice
@@ -52,7 +59,7 @@ final class DriverWeaver {
     private static final String BRIDGE = "dev/pgreclaim/agent/bridge/ConnectBridge";
     private static final String BRIDGE_NAME = "dev.pgreclaim.agent.bridge.ConnectBridge";
     private static final String BRIDGE_DESCRIPTOR = "(Ljava/lang/Object;Ljava/lang/String;Ljava/util/Properties;"
-            + "Ljava/lang/Throwable;[Ljava/lang/Object;)Z";
+            + "Ljava/lang/Object;Ljava/lang/Throwable;[Ljava/lang/Object;)Z";
     private static final String THROWABLE = "java/lang/Throwable";
     private static final String OBJECT_ARRAY = "[Ljava/lang/Object;";
     private static final int API = Opcodes.ASM9;
@@ -353,7 +360,6 @@ final class DriverWeaver {
         @Override
         public void visitMaxs(int maxStack, int maxLocals) {
             prologue();
-            Label slow = new Label();
             Label haveRound = new Label();
             Label callStart = new Label();
             Label callEnd = new Label();
@@ -368,21 +374,12 @@ final class DriverWeaver {
             super.visitVarInsn(Opcodes.ASTORE, thrownSlot);
             super.visitInsn(Opcodes.ACONST_NULL);
             super.visitVarInsn(Opcodes.ASTORE, resultSlot);
-            // if (thrown == null && round == null) return result;
+            // if (round == null) { round = new Object[5]; round[0] = Long.valueOf(start); }
             super.visitLabel(exit);
-            frame(true, null);
-            super.visitVarInsn(Opcodes.ALOAD, thrownSlot);
-            super.visitJumpInsn(Opcodes.IFNONNULL, slow);
-            super.visitVarInsn(Opcodes.ALOAD, roundSlot);
-            super.visitJumpInsn(Opcodes.IFNONNULL, slow);
-            super.visitVarInsn(Opcodes.ALOAD, resultSlot);
-            super.visitInsn(Opcodes.ARETURN);
-            // if (round == null) { round = new Object[3]; round[0] = Long.valueOf(start); }
-            super.visitLabel(slow);
             frame(true, null);
             super.visitVarInsn(Opcodes.ALOAD, roundSlot);
             super.visitJumpInsn(Opcodes.IFNONNULL, haveRound);
-            super.visitInsn(Opcodes.ICONST_3);
+            super.visitInsn(Opcodes.ICONST_5);
             super.visitTypeInsn(Opcodes.ANEWARRAY, "java/lang/Object");
             super.visitVarInsn(Opcodes.ASTORE, roundSlot);
             super.visitVarInsn(Opcodes.ALOAD, roundSlot);
@@ -390,7 +387,7 @@ final class DriverWeaver {
             super.visitVarInsn(Opcodes.LLOAD, startSlot);
             super.visitMethodInsn(Opcodes.INVOKESTATIC, "java/lang/Long", "valueOf", "(J)Ljava/lang/Long;", false);
             super.visitInsn(Opcodes.AASTORE);
-            // if (ConnectBridge.onExit(this, url, info, thrown, round)) continue;  (a throw counts as false)
+            // if (ConnectBridge.onExit(this, url, info, result, thrown, round)) continue;  (a throw counts as false)
             super.visitLabel(haveRound);
             frame(true, null);
             super.visitLabel(callStart);
@@ -398,6 +395,7 @@ final class DriverWeaver {
                 super.visitVarInsn(Opcodes.ALOAD, 0);
                 super.visitVarInsn(Opcodes.ALOAD, 1);
                 super.visitVarInsn(Opcodes.ALOAD, 2);
+                super.visitVarInsn(Opcodes.ALOAD, resultSlot);
                 super.visitVarInsn(Opcodes.ALOAD, thrownSlot);
                 super.visitVarInsn(Opcodes.ALOAD, roundSlot);
                 super.visitMethodInsn(Opcodes.INVOKESTATIC, BRIDGE, "onExit", BRIDGE_DESCRIPTOR, false);
@@ -406,6 +404,9 @@ final class DriverWeaver {
             }
             super.visitLabel(callEnd);
             super.visitJumpInsn(Opcodes.IFEQ, done);
+            // the retry's arguments: a copy of info / the url with the login timeout set to the time left
+            replaceArgument(3, "java/util/Properties", 2);
+            replaceArgument(4, "java/lang/String", 1);
             super.visitJumpInsn(Opcodes.GOTO, repeat);
             super.visitLabel(suppress);
             frame(true, THROWABLE);
@@ -435,13 +436,30 @@ final class DriverWeaver {
             super.visitVarInsn(Opcodes.ALOAD, thrownSlot);
             super.visitInsn(Opcodes.ATHROW);
             super.visitTryCatchBlock(callStart, callEnd, suppress, THROWABLE);
-            super.visitMaxs(Math.max(maxStack, 7), startSlot + 5);
+            super.visitMaxs(Math.max(maxStack, 8), startSlot + 5);
+        }
+
+        /** {@code if (round[index] != null) slot = (type) round[index];} */
+        private void replaceArgument(int index, String type, int slot) {
+            Label keep = new Label();
+            super.visitVarInsn(Opcodes.ALOAD, roundSlot);
+            pushInt(index);
+            super.visitInsn(Opcodes.AALOAD);
+            super.visitJumpInsn(Opcodes.IFNULL, keep);
+            super.visitVarInsn(Opcodes.ALOAD, roundSlot);
+            pushInt(index);
+            super.visitInsn(Opcodes.AALOAD);
+            super.visitTypeInsn(Opcodes.CHECKCAST, type);
+            super.visitVarInsn(Opcodes.ASTORE, slot);
+            super.visitLabel(keep);
+            frame(true, null);
         }
 
         /**
          * {@code Boolean.TRUE.equals(Class.forName(BRIDGE, true, ClassLoader.getSystemClassLoader())
-         * .getMethod("onExit", Object.class, String.class, Properties.class, Throwable.class, Object[].class)
-         * .invoke(null, new Object[] {this, url, info, thrown, round}))}, leaving an int on the stack.
+         * .getMethod("onExit", Object.class, String.class, Properties.class, Object.class, Throwable.class,
+         * Object[].class).invoke(null, new Object[] {this, url, info, result, thrown, round}))}, leaving an int on the
+         * stack.
          */
         private void reflectiveBridgeCall() {
             super.visitLdcInsn(BRIDGE_NAME);
@@ -451,25 +469,25 @@ final class DriverWeaver {
             super.visitMethodInsn(Opcodes.INVOKESTATIC, "java/lang/Class", "forName",
                     "(Ljava/lang/String;ZLjava/lang/ClassLoader;)Ljava/lang/Class;", false);
             super.visitLdcInsn("onExit");
-            String[] parameterTypes = {"java/lang/Object", "java/lang/String", "java/util/Properties", THROWABLE,
-                OBJECT_ARRAY};
-            pushArrayLength(parameterTypes.length);
+            String[] parameterTypes = {"java/lang/Object", "java/lang/String", "java/util/Properties",
+                "java/lang/Object", THROWABLE, OBJECT_ARRAY};
+            pushInt(parameterTypes.length);
             super.visitTypeInsn(Opcodes.ANEWARRAY, "java/lang/Class");
             for (int i = 0; i < parameterTypes.length; i++) {
                 super.visitInsn(Opcodes.DUP);
-                pushArrayLength(i);
+                pushInt(i);
                 super.visitLdcInsn(net.bytebuddy.jar.asm.Type.getObjectType(parameterTypes[i]));
                 super.visitInsn(Opcodes.AASTORE);
             }
             super.visitMethodInsn(Opcodes.INVOKEVIRTUAL, "java/lang/Class", "getMethod",
                     "(Ljava/lang/String;[Ljava/lang/Class;)Ljava/lang/reflect/Method;", false);
             super.visitInsn(Opcodes.ACONST_NULL);
-            int[] argumentSlots = {0, 1, 2, thrownSlot, roundSlot};
-            pushArrayLength(argumentSlots.length);
+            int[] argumentSlots = {0, 1, 2, resultSlot, thrownSlot, roundSlot};
+            pushInt(argumentSlots.length);
             super.visitTypeInsn(Opcodes.ANEWARRAY, "java/lang/Object");
             for (int i = 0; i < argumentSlots.length; i++) {
                 super.visitInsn(Opcodes.DUP);
-                pushArrayLength(i);
+                pushInt(i);
                 super.visitVarInsn(Opcodes.ALOAD, argumentSlots[i]);
                 super.visitInsn(Opcodes.AASTORE);
             }
@@ -481,8 +499,12 @@ final class DriverWeaver {
                     false);
         }
 
-        private void pushArrayLength(int value) {
-            super.visitInsn(Opcodes.ICONST_0 + value);
+        private void pushInt(int value) {
+            if (value <= 5) {
+                super.visitInsn(Opcodes.ICONST_0 + value);
+            } else {
+                super.visitIntInsn(Opcodes.BIPUSH, value);
+            }
         }
     }
 }

@@ -54,6 +54,16 @@ public final class AgentLog {
     }
 
     /**
+     * An audit line for a refusal the agent deliberately did not act on (say, the application was not starving), at
+     * most once per interval per key: once per burst, not once per refused open.
+     */
+    public static void auditAtMostEvery(String key, long intervalMillis, String format, Object... args) {
+        if (firstIn(key, intervalMillis * 1_000_000L)) {
+            audit(format, args);
+        }
+    }
+
+    /**
      * A warning said once (per key, then at most every ten minutes), for conditions that would otherwise repeat
      * on every refused open: a wrong admin password, a missing privilege, an exhausted budget.
      */

@@ -6,6 +6,13 @@ import java.util.Locale;
 public enum FailureCause {
     /** No session of the role was eligible (all active, in a transaction, too recently idle, or protected). */
     NO_VICTIM,
+    /**
+     * The application already holds an idle session of the role on this server (a pool topping itself up, not a
+     * caller starving): nothing is terminated for it.
+     */
+    NOT_STARVING,
+    /** A kill could not let this open in: another limit it meets next (the database's, the server's) is full. */
+    OTHER_LIMIT_FULL,
     /** The admin role sees NULL state for the role's sessions: it lacks pg_read_all_stats. */
     STATE_HIDDEN,
     /** pg_terminate_backend was refused: the admin role lacks pg_signal_backend. */

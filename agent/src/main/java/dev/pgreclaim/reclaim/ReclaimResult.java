@@ -31,6 +31,14 @@ final class ReclaimResult {
         return new ReclaimResult(Kind.TERMINATED, victim, null, null, null);
     }
 
+    /**
+     * A victim was terminated, but the admin session failed afterwards (its exit was not confirmed): still a
+     * termination, audited, counted and charged; {@link #detail} and {@link #error} say what failed.
+     */
+    static ReclaimResult terminatedUnconfirmed(Victim victim, String detail, Throwable error) {
+        return new ReclaimResult(Kind.TERMINATED, victim, null, detail, error);
+    }
+
     static ReclaimResult joined() {
         return new ReclaimResult(Kind.JOINED, null, null, null, null);
     }

@@ -25,6 +25,9 @@ final class ReclaimSite {
      * milliseconds for a 53300 it gets anyway. Reusing the answer briefly only ever makes the agent do less.
      */
     static final long NO_VICTIM_REUSE_MILLIS = 100;
+    /** How many signalled pids a site remembers, and for how long. */
+    static final int SIGNALLED_MEMORY = 32;
+    static final long SIGNALLED_MEMORY_MILLIS = 60_000;
 
     private final String role;
     private final AdminSession admin;
@@ -34,6 +37,13 @@ final class ReclaimSite {
     private long lastNoVictimNanos;
     private long lastObservationNanos = System.nanoTime() - TimeUnit.SECONDS.toNanos(10);
     private int unreportedObservations;
+    /**
+     * Pids this site signalled in the last {@link #SIGNALLED_MEMORY_MILLIS}: a victim that takes long to exit (many
+     * temp tables) stays in pg_stat_activity after the exit wait, and must never be picked, counted or audited again.
+     */
+    private final int[] signalledPids = new int[SIGNALLED_MEMORY];
+    private final long[] signalledAt = new long[SIGNALLED_MEMORY];
+    private int signalledNext;
 
     ReclaimSite(String role, AdminSession admin) {
         this.role = role;
@@ -44,8 +54,30 @@ final class ReclaimSite {
         return admin.url();
     }
 
+    /** The pids this site signalled recently (see {@link #signalledPids}); called under no lock, copies. */
+    synchronized int[] signalledPids() {
+        long now = System.nanoTime();
+        int count = 0;
+        int[] recent = new int[SIGNALLED_MEMORY];
+        for (int i = 0; i < SIGNALLED_MEMORY; i++) {
+            if (signalledPids[i] != 0
+                    && now - signalledAt[i] < TimeUnit.MILLISECONDS.toNanos(SIGNALLED_MEMORY_MILLIS)) {
+                recent[count++] = signalledPids[i];
+            }
+        }
+        int[] result = new int[count];
+        System.arraycopy(recent, 0, result, 0, count);
+        return result;
+    }
+
+    private synchronized void rememberSignalled(int pid) {
+        signalledPids[signalledNext] = pid;
+        signalledAt[signalledNext] = System.nanoTime();
+        signalledNext = (signalledNext + 1) % SIGNALLED_MEMORY;
+    }
+
     ReclaimResult reclaim(Object driver, VictimScope scope, VictimRules rules, long deadlineNanos,
-            TerminationBudget budget) {
+            TerminationBudget budget, KillGuards guards) {
         try {
             long waitNanos = deadlineNanos - System.nanoTime();
             if (waitNanos <= 0 || !lock.tryLock(waitNanos, TimeUnit.NANOSECONDS)) {
@@ -70,12 +102,13 @@ final class ReclaimSite {
             if (!budget.tryAcquire(now)) {
                 return ReclaimResult.failed(FailureCause.BUDGET_EXHAUSTED, "termination budget spent", null);
             }
-            ReclaimResult result = terminateOne(driver, scope, rules, deadlineNanos);
+            ReclaimResult result = terminateOne(driver, scope, rules, deadlineNanos, guards);
             if (result.kind != ReclaimResult.Kind.TERMINATED) {
                 budget.refund();
             }
             boolean noVictim = result.kind == ReclaimResult.Kind.FAILED && (result.cause == FailureCause.NO_VICTIM
-                    || result.cause == FailureCause.STATE_HIDDEN);
+                    || result.cause == FailureCause.STATE_HIDDEN || result.cause == FailureCause.NOT_STARVING
+                    || result.cause == FailureCause.OTHER_LIMIT_FULL);
             lastNoVictim = noVictim ? result : null;
             lastNoVictimScope = scope;
             lastNoVictimNanos = System.nanoTime();
@@ -85,19 +118,21 @@ final class ReclaimSite {
         }
     }
 
-    private ReclaimResult terminateOne(Object driver, VictimScope scope, VictimRules rules, long deadlineNanos) {
-        ReclaimResult result = terminateOnce(driver, scope, rules, deadlineNanos);
+    private ReclaimResult terminateOne(Object driver, VictimScope scope, VictimRules rules, long deadlineNanos,
+            KillGuards guards) {
+        ReclaimResult result = terminateOnce(driver, scope, rules, deadlineNanos, guards);
         if (result == null) {
             // The kept admin session had died (server restart, idle_session_timeout, a network cut) before it
             // sent anything: nothing was terminated, so one fresh login is safe.
-            result = terminateOnce(driver, scope, rules, deadlineNanos);
+            result = terminateOnce(driver, scope, rules, deadlineNanos, guards);
         }
         return result != null ? result : ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE,
                 "the admin session was lost twice in a row", null);
     }
 
     /** One round on the admin session; null when a kept session turned out dead at its first statement. */
-    private ReclaimResult terminateOnce(Object driver, VictimScope scope, VictimRules rules, long deadlineNanos) {
+    private ReclaimResult terminateOnce(Object driver, VictimScope scope, VictimRules rules, long deadlineNanos,
+            KillGuards guards) {
         Connection connection;
         try {
             connection = admin.acquire(driver, deadlineNanos);
@@ -108,6 +143,7 @@ final class ReclaimSite {
         boolean reused = admin.lastAcquireReused();
         boolean healthy = true;
         boolean locked = false;
+        Victim victim = null;
         try {
             try {
                 ReclaimLock.acquire(connection, role, remainingMillis(deadlineNanos));
@@ -119,21 +155,33 @@ final class ReclaimSite {
                 throw lockFailure;
             }
             locked = true;
-            Victim victim = VictimQuery.terminateOne(connection, scope, rules);
+            victim = VictimQuery.terminateOne(connection, scope, rules, guards);
             if (victim == null) {
-                return explainNoVictim(connection, scope, rules);
+                return explainNoVictim(connection, scope, rules, guards);
             }
             if (!victim.terminated()) {
                 // The pid left between selection and signal: its slot is free anyway.
                 return ReclaimResult.joined();
             }
-            awaitExit(connection, victim.pid(), deadlineNanos);
+            rememberSignalled(victim.pid());
+            try {
+                awaitExit(connection, victim.pid(), deadlineNanos);
+            } catch (SQLException exitWaitFailure) {
+                // The termination happened: it is audited, counted and charged like any other, and the caller's
+                // suppressed exception names it; only its exit could not be confirmed.
+                healthy = false;
+                return ReclaimResult.terminatedUnconfirmed(victim, "terminated, but the admin session failed while"
+                        + " waiting for the session to exit" + stateOf(exitWaitFailure), exitWaitFailure);
+            }
             return ReclaimResult.terminated(victim);
         } catch (SQLException sqlFailure) {
             healthy = false;
             return sqlFailure(sqlFailure);
         } catch (RuntimeException unexpected) {
             healthy = false;
+            if (victim != null && victim.terminated()) {
+                return ReclaimResult.terminatedUnconfirmed(victim, "terminated, then an internal error", unexpected);
+            }
             return ReclaimResult.failed(FailureCause.INTERNAL_ERROR, unexpected.toString(), unexpected);
         } finally {
             if (locked && healthy) {
@@ -146,6 +194,10 @@ final class ReclaimSite {
             // Closing an unhealthy session also drops a lock it may still hold.
             admin.release(healthy);
         }
+    }
+
+    private static String stateOf(SQLException failure) {
+        return failure.getSQLState() == null ? "" : " (SQLState " + failure.getSQLState() + ")";
     }
 
     /**
@@ -163,18 +215,22 @@ final class ReclaimSite {
         }
     }
 
-    private ReclaimResult explainNoVictim(Connection connection, VictimScope scope, VictimRules rules)
-            throws SQLException {
-        VictimQuery.Visibility seen = VictimQuery.visibility(connection, role);
-        if (seen.hidden > 0) {
-            return ReclaimResult.failed(FailureCause.STATE_HIDDEN, "the admin role sees no state for " + seen.hidden
+    private ReclaimResult explainNoVictim(Connection connection, VictimScope scope, VictimRules rules,
+            KillGuards guards) throws SQLException {
+        VictimQuery.NoVictim why = VictimQuery.whyNone(connection, scope, rules, guards);
+        if (why.hidden() > 0) {
+            return ReclaimResult.failed(FailureCause.STATE_HIDDEN, "the admin role sees no state for " + why.hidden()
                     + " session(s) of role " + role + "; grant it pg_read_all_stats (GRANT pg_read_all_stats TO <admin>)",
                     null);
         }
-        return ReclaimResult.failed(FailureCause.NO_VICTIM, "no eligible session of " + scope + ": " + seen.sessions
-                + " session(s), " + seen.active + " active, " + seen.idle + " idle (a victim must be idle for at least "
-                + dev.pgreclaim.policy.Durations.format(rules.minIdleMillis())
-                + ", hold no advisory lock and match no protect pattern)", null);
+        if (why.requesterIdle() > 0) {
+            return ReclaimResult.failed(FailureCause.NOT_STARVING, why.describe(), null);
+        }
+        if (why.otherLimitFull()) {
+            return ReclaimResult.failed(FailureCause.OTHER_LIMIT_FULL, why.describe(), null);
+        }
+        return ReclaimResult.failed(FailureCause.NO_VICTIM, "no eligible session of " + scope + ": "
+                + why.describe(), null);
     }
 
     /** SQLState class 08 (connection exception) or 57P01-57P03 (the server is shutting down or restarting). */
@@ -236,7 +292,8 @@ final class ReclaimSite {
      * Observe mode: names the session that would be terminated, killing nothing. At most one query a second per
      * site, so an application retrying in a tight loop does not hammer the server with admin queries.
      */
-    void observe(Object driver, VictimScope scope, VictimRules rules, long deadlineNanos, String refusalLine) {
+    void observe(Object driver, VictimScope scope, VictimRules rules, long deadlineNanos, String refusalLine,
+            KillGuards guards) {
         if (!lock.tryLock()) {
             return;
         }
@@ -263,9 +320,9 @@ final class ReclaimSite {
             }
             boolean healthy = true;
             try {
-                List<Victim> candidates = VictimQuery.candidates(connection, scope, rules, 1);
+                List<Victim> candidates = VictimQuery.candidates(connection, scope, rules, guards, 1);
                 if (candidates.isEmpty()) {
-                    ReclaimResult why = explainNoVictim(connection, scope, rules);
+                    ReclaimResult why = explainNoVictim(connection, scope, rules, guards);
                     AgentLog.warn("pg-reclaim: observe: {}; no session would be terminated: {}{}", refusalLine,
                             why.detail, more);
                 } else {

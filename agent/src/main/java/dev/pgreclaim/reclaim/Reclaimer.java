@@ -6,8 +6,12 @@ import dev.pgreclaim.metrics.ReclaimMetrics;
 import dev.pgreclaim.policy.LimitKind;
 import dev.pgreclaim.policy.Mode;
 import dev.pgreclaim.policy.Policy;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -16,10 +20,23 @@ import java.util.concurrent.TimeUnit;
  * real server.
  */
 public final class Reclaimer {
+    /**
+     * The database every derived admin session logs in to. pg_stat_activity and pg_terminate_backend are
+     * cluster-wide, so any database serves; one fixed database means every JVM's and the CLI's advisory lock (which
+     * PostgreSQL scopes to a database) is the same lock whatever database the refused opens named, and the
+     * privileged session never runs inside a database the application role owns.
+     */
+    public static final String ADMIN_DATABASE = "postgres";
+    /** The admin database when a database limit refused an open to {@link #ADMIN_DATABASE} itself. */
+    static final String ADMIN_DATABASE_FALLBACK = "template1";
+    /** Reclaim sites kept (one per admin server and role); the least recently used beyond this is closed. */
+    static final int MAX_SITES = 256;
+
     private final Policy policy;
     private final ReclaimMetrics metrics;
     private final TerminationBudget budget;
-    private final ConcurrentHashMap<String, ReclaimSite> sites = new ConcurrentHashMap<String, ReclaimSite>();
+    private final OwnSessions ownSessions = new OwnSessions();
+    private final LinkedHashMap<String, ReclaimSite> sites = new LinkedHashMap<String, ReclaimSite>(16, 0.75f, true);
 
     public Reclaimer(Policy policy, ReclaimMetrics metrics) {
         this.policy = policy;
@@ -39,6 +56,23 @@ public final class Reclaimer {
         return budget;
     }
 
+    OwnSessions ownSessions() {
+        return ownSessions;
+    }
+
+    /**
+     * An open that succeeded: remembers the session's backend pid for the (server, role) it belongs to, so a later
+     * refusal can tell whether the application already holds an idle session there. Never throws.
+     */
+    public void opened(Object driver, String url, Properties info, Object connection) {
+        try {
+            ownSessions.opened(driver, url, info, connection);
+        } catch (RuntimeException unexpected) {
+            AgentLog.warnOnce("own-sessions", "pg-reclaim: could not record a session the application opened: {}",
+                    unexpected.toString());
+        }
+    }
+
     /**
      * The first refusal of an open.
      *
@@ -51,7 +85,7 @@ public final class Reclaimer {
             long openStartNanos) {
         LimitKind kind = refusal.kind();
         metrics.refusal(kind);
-        ConnectTarget target = ConnectTarget.parse(url, info);
+        ConnectTarget target = ConnectTarget.parse(url, info, driver);
         if (target == null || target.user() == null) {
             if (policy.actsOn(kind)) {
                 metrics.failure(FailureCause.UNSUPPORTED_TARGET);
@@ -87,59 +121,85 @@ public final class Reclaimer {
             return null;
         }
         long now = System.nanoTime();
-        long deadlineNanos = deadline(now, openStartNanos, target);
+        long callerDeadlineNanos = target.loginTimeoutSeconds() > 0
+                ? openStartNanos + (long) (target.loginTimeoutSeconds() * 1e9) : Long.MAX_VALUE;
+        long deadlineNanos = Math.min(now + TimeUnit.MILLISECONDS.toNanos(policy.deadlineMillis()),
+                callerDeadlineNanos);
         ReclaimSite site = siteFor(target, role, kind);
-        VictimScope scope = kind == LimitKind.DATABASE ? VictimScope.roleInDatabase(role, target.database())
-                : VictimScope.role(role);
+        VictimScope scope = scopeFor(kind, role, target);
         if (!policy.actsOn(kind)) {
             metrics.observed();
             String line = refusalLine + (policy.mode() == Mode.TERMINATE ? " (kind " + kind.token()
                     + " not in pgreclaim.act-on)" : "");
-            site.observe(driver, scope, policy.victimRules(), deadlineNanos, line);
+            site.observe(driver, scope, policy.victimRules(), deadlineNanos, line,
+                    KillGuards.of(new int[0], ownSessions.livePids(OwnSessions.key(target)), target.database(),
+                            kind == LimitKind.ROLE || kind == LimitKind.DATABASE));
             return null;
         }
-        OpenAttempt attempt = new OpenAttempt(this, site, driver, scope, refusal, thrown, target, now, deadlineNanos);
-        return attempt;
+        return new OpenAttempt(this, site, driver, scope, refusal, thrown, target, openStartNanos, now,
+                deadlineNanos, callerDeadlineNanos);
     }
 
-    private long deadline(long now, long openStartNanos, ConnectTarget target) {
-        long deadline = now + TimeUnit.MILLISECONDS.toNanos(policy.deadlineMillis());
-        if (target.loginTimeoutSeconds() > 0) {
-            long callerDeadline = openStartNanos + (long) (target.loginTimeoutSeconds() * 1e9);
-            deadline = Math.min(deadline, callerDeadline);
-        }
-        return deadline;
+    /** Victims come from the refused role's sessions; a database limit narrows them to that database. */
+    static VictimScope scopeFor(LimitKind kind, String role, ConnectTarget target) {
+        return kind == LimitKind.DATABASE ? VictimScope.roleInDatabase(role, target.database()) : VictimScope.role(role);
     }
 
-    private ReclaimSite siteFor(ConnectTarget target, String role, LimitKind kind) {
+    ReclaimSite siteFor(ConnectTarget target, String role, LimitKind kind) {
         String adminUrl = policy.adminUrl();
         if (adminUrl == null) {
-            // A database at its CONNECTION LIMIT refuses the admin login as well (unless it is a superuser), and
-            // pg_stat_activity is cluster-wide: the admin session then logs in to another database. All JVMs derive
-            // the same one, so the advisory lock (per database) still coordinates them.
-            adminUrl = kind == LimitKind.DATABASE
-                    ? target.derivedAdminUrl("postgres".equals(target.database()) ? "template1" : "postgres")
-                    : target.derivedAdminUrl();
+            // A database at its CONNECT LIMIT refuses the admin login as well (unless it is a superuser): when that
+            // database is the admin database itself, the admin goes to the fallback.
+            adminUrl = target.derivedAdminUrl(kind == LimitKind.DATABASE && ADMIN_DATABASE.equals(target.database())
+                    ? ADMIN_DATABASE_FALLBACK : ADMIN_DATABASE);
         }
         String key = adminUrl + "\u0000" + role;
-        ReclaimSite site = sites.get(key);
-        if (site == null) {
-            ReclaimSite created = new ReclaimSite(role, new AdminSession(adminUrl, target.adminBaseProperties(),
-                    policy.adminUser(), policy.adminPassword(), policy.adminKeepAliveMillis()));
-            site = sites.putIfAbsent(key, created);
+        List<ReclaimSite> evicted = null;
+        ReclaimSite site;
+        synchronized (sites) {
+            site = sites.get(key);
             if (site == null) {
-                site = created;
+                site = new ReclaimSite(role, new AdminSession(adminUrl, target.adminBaseProperties(),
+                        policy.adminUser(), policy.adminPassword(), policy.adminKeepAliveMillis()));
+                sites.put(key, site);
+                // An application that opens as thousands of roles (one per tenant) keeps a bounded number of sites;
+                // an evicted site's admin session is closed, and a later refusal for it starts a fresh one.
+                for (Iterator<Map.Entry<String, ReclaimSite>> it = sites.entrySet().iterator();
+                        sites.size() > MAX_SITES && it.hasNext();) {
+                    ReclaimSite eldest = it.next().getValue();
+                    it.remove();
+                    if (evicted == null) {
+                        evicted = new ArrayList<ReclaimSite>();
+                    }
+                    evicted.add(eldest);
+                }
+            }
+        }
+        if (evicted != null) {
+            for (ReclaimSite old : evicted) {
+                old.close();
             }
         }
         return site;
     }
 
+    /** How many reclaim sites are kept (tests). */
+    int siteCount() {
+        synchronized (sites) {
+            return sites.size();
+        }
+    }
+
     /** Closes every admin session (JVM shutdown, tests). */
     public void close() {
-        for (ReclaimSite site : sites.values()) {
+        List<ReclaimSite> all;
+        synchronized (sites) {
+            all = new ArrayList<ReclaimSite>(sites.values());
+            sites.clear();
+        }
+        for (ReclaimSite site : all) {
             site.close();
         }
-        sites.clear();
     }
 
     /**

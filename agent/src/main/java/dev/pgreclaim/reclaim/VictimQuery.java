@@ -128,6 +128,55 @@ public final class VictimQuery {
         return admin.createArrayOf("text", like);
     }
 
+    /** TEMPORARY lead-side stub overloads; replaced at merge. */
+    public static Victim terminateOne(Connection admin, VictimScope scope, VictimRules rules, KillGuards guards)
+            throws SQLException {
+        return terminateOne(admin, scope, rules);
+    }
+
+    public static List<Victim> candidates(Connection admin, VictimScope scope, VictimRules rules, KillGuards guards,
+            int limit) throws SQLException {
+        return candidates(admin, scope, rules, limit);
+    }
+
+    public static NoVictim whyNone(Connection admin, VictimScope scope, VictimRules rules, KillGuards guards)
+            throws SQLException {
+        Visibility seen = visibility(admin, scope.role());
+        return new NoVictim(seen.hidden, 0, false, seen.sessions + " session(s), " + seen.active + " active, "
+                + seen.idle + " idle");
+    }
+
+    /** TEMPORARY stub. */
+    public static final class NoVictim {
+        private final int hidden;
+        private final int requesterIdle;
+        private final boolean otherLimitFull;
+        private final String description;
+
+        NoVictim(int hidden, int requesterIdle, boolean otherLimitFull, String description) {
+            this.hidden = hidden;
+            this.requesterIdle = requesterIdle;
+            this.otherLimitFull = otherLimitFull;
+            this.description = description;
+        }
+
+        public int hidden() {
+            return hidden;
+        }
+
+        public int requesterIdle() {
+            return requesterIdle;
+        }
+
+        public boolean otherLimitFull() {
+            return otherLimitFull;
+        }
+
+        public String describe() {
+            return description;
+        }
+    }
+
     /** How the role's sessions look to the admin role; used to explain why no victim was found. */
     public static Visibility visibility(Connection admin, String role) throws SQLException {
         PreparedStatement statement = admin.prepareStatement(VISIBILITY);

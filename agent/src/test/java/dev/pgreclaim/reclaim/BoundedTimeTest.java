@@ -119,9 +119,9 @@ class BoundedTimeTest {
   @Test
   void anotherJvmHoldingTheReclaimLockPastTheDeadline(PostgresServer server) throws Exception {
     // What another JVM's reclaim for the same role holds while it works: the per-role advisory lock in the database
-    // the admin sessions use (by default the refused open's).
+    // the admin sessions use (by default the fixed admin database, whatever database the refused open named).
     try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
-        java.sql.Connection otherJvm = server.connectAsSuperuser(seed.database());
+        java.sql.Connection otherJvm = server.connectAsSuperuser(Reclaimer.ADMIN_DATABASE);
         java.sql.PreparedStatement lock = otherJvm.prepareStatement("select pg_advisory_lock(?, hashtext(?))")) {
       lock.setInt(1, ReclaimLock.NAMESPACE);
       lock.setString(2, seed.role());
