@@ -19,7 +19,7 @@ import net.bytebuddy.jar.asm.Opcodes;
  *     while (true) {
  *         Connection result; Throwable thrown;
  *         try { result = &lt;original body&gt;; thrown = null; } catch (Throwable t) { result = null; thrown = t; }
- *         if (thrown == null &amp;&amp; round == null) return result;      // the common case: one nanoTime, two null checks
+ *         if (thrown == null &amp;&amp; round == null) return result; // the common case: one nanoTime, two null checks
  *         if (round == null) { round = new Object[3]; round[0] = Long.valueOf(start); }
  *         boolean retry;
  *         try { retry = ConnectBridge.onExit(this, url, info, thrown, round); }

@@ -168,7 +168,8 @@ final class ReclaimSite {
         VictimQuery.Visibility seen = VictimQuery.visibility(connection, role);
         if (seen.hidden > 0) {
             return ReclaimResult.failed(FailureCause.STATE_HIDDEN, "the admin role sees no state for " + seen.hidden
-                    + " session(s) of role " + role + "; grant it pg_read_all_stats (GRANT pg_read_all_stats TO <admin>)",
+                    + " session(s) of role " + role
+                    + "; grant it pg_read_all_stats (GRANT pg_read_all_stats TO <admin>)",
                     null);
         }
         return ReclaimResult.failed(FailureCause.NO_VICTIM, "no eligible session of " + scope + ": " + seen.sessions
