@@ -220,7 +220,8 @@ final class ReclaimSite {
         VictimQuery.NoVictim why = VictimQuery.whyNone(connection, scope, rules, guards);
         if (why.hidden() > 0) {
             return ReclaimResult.failed(FailureCause.STATE_HIDDEN, "the admin role sees no state for " + why.hidden()
-                    + " session(s) of role " + role + "; grant it pg_read_all_stats (GRANT pg_read_all_stats TO <admin>)",
+                    + " session(s) of role " + role
+                    + "; grant it pg_read_all_stats (GRANT pg_read_all_stats TO <admin>)",
                     null);
         }
         if (why.requesterIdle() > 0) {

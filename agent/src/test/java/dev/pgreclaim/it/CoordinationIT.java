@@ -106,7 +106,8 @@ class CoordinationIT {
   static boolean goneWithin(PostgresServer server, int pid, Duration bound) throws Exception {
     long until = System.nanoTime() + bound.toNanos();
     try (Connection superuser = server.connectAsSuperuser("postgres");
-        PreparedStatement statement = superuser.prepareStatement("select count(*) from pg_stat_activity where pid = ?")) {
+        PreparedStatement statement =
+            superuser.prepareStatement("select count(*) from pg_stat_activity where pid = ?")) {
       statement.setInt(1, pid);
       while (System.nanoTime() < until) {
         try (ResultSet rows = statement.executeQuery()) {
