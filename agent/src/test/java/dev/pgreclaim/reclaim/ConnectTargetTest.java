@@ -200,7 +200,8 @@ class ConnectTargetTest {
   @Test
   void keepsNoSecretTheAdminDoesNotNeed() {
     org.postgresql.Driver pgjdbc = new org.postgresql.Driver();
-    ConnectTarget noKey = ConnectTarget.parse("jdbc:postgresql://h/d?user=u&password=pw1&sslpassword=kp1&SSLPASSWORD=kp9",
+    ConnectTarget noKey = ConnectTarget.parse(
+        "jdbc:postgresql://h/d?user=u&password=pw1&sslpassword=kp1&SSLPASSWORD=kp9",
         props("password", "pw2", "sslpassword", "kp2", "sslmode", "require"), pgjdbc);
     assertThat(noKey.derivedAdminUrl()).isEqualTo("jdbc:postgresql://h:5432/d");
     assertThat(noKey.adminBaseProperties()).containsOnlyKeys("sslmode");
