@@ -240,6 +240,33 @@ class ConnectTargetTest {
     }
   }
 
+  /** {@code ?service=}: only pgjdbc reads pg_service.conf; the agent follows its answer (and without it, passes). */
+  @Test
+  void aServiceNamedInTheUrlIsResolvedByPgjdbc(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Path services = Files.writeString(dir.resolve("pg_service.conf"),
+        "[pgr_svc]\nhost=svc-host\nport=6543\ndbname=svc_db\nuser=svc_user\nsslmode=disable\n");
+    String before = System.getProperty("org.postgresql.pgservicefile");
+    System.setProperty("org.postgresql.pgservicefile", services.toString());
+    try {
+      org.postgresql.Driver pgjdbc = new org.postgresql.Driver();
+      String url = "jdbc:postgresql://?service=pgr_svc";
+      ConnectTarget target = ConnectTarget.parse(url, new Properties(), pgjdbc);
+      assertThat(PgjdbcAnswer.of(url, new Properties(), pgjdbc))
+          .isEqualTo(new PgjdbcAnswer("svc-host:6543", "svc_db", "svc_user"));
+      assertThat(new PgjdbcAnswer(target.serverKey(), target.database(), target.user()))
+          .isEqualTo(new PgjdbcAnswer("svc-host:6543", "svc_db", "svc_user"));
+      assertThat(PgjdbcAnswer.of(target.derivedAdminUrl("postgres"), props("user", "admin"), pgjdbc))
+          .isEqualTo(new PgjdbcAnswer("svc-host:6543", "postgres", "admin"));
+      assertThat(ConnectTarget.parse(url, new Properties(), new Object())).isNull();
+    } finally {
+      if (before == null) {
+        System.clearProperty("org.postgresql.pgservicefile");
+      } else {
+        System.setProperty("org.postgresql.pgservicefile", before);
+      }
+    }
+  }
+
   @Test
   void userFromPropertiesWhenTheUrlHasNone() {
     Properties info = new Properties();
