@@ -326,20 +326,6 @@ public final class ConnectTarget {
         return copy;
     }
 
-    /** TEMPORARY lead-side stub; the URL-forms branch parses with pgjdbc's own parser. */
-    public static ConnectTarget parse(String url, Properties info, Object driver) {
-        return parse(url, info);
-    }
-
-    /** TEMPORARY lead-side stub. */
-    public String serverKey() {
-        StringBuilder key = new StringBuilder();
-        for (String host : hosts) {
-            key.append(key.length() == 0 ? "" : ",").append(host);
-        }
-        return key.toString();
-    }
-
     private static String decode(String text) {
         try {
             return URLDecoder.decode(text, "UTF-8");
