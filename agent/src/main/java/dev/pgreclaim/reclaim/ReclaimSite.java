@@ -119,7 +119,7 @@ final class ReclaimSite {
                 throw lockFailure;
             }
             locked = true;
-            Victim victim = VictimQuery.terminateOne(connection, scope, rules);
+            Victim victim = VictimQuery.terminateOne(connection, scope, rules, KillGuards.NONE);
             if (victim == null) {
                 return explainNoVictim(connection, scope, rules);
             }
@@ -165,16 +165,9 @@ final class ReclaimSite {
 
     private ReclaimResult explainNoVictim(Connection connection, VictimScope scope, VictimRules rules)
             throws SQLException {
-        VictimQuery.Visibility seen = VictimQuery.visibility(connection, role);
-        if (seen.hidden > 0) {
-            return ReclaimResult.failed(FailureCause.STATE_HIDDEN, "the admin role sees no state for " + seen.hidden
-                    + " session(s) of role " + role + "; grant it pg_read_all_stats (GRANT pg_read_all_stats TO <admin>)",
-                    null);
-        }
-        return ReclaimResult.failed(FailureCause.NO_VICTIM, "no eligible session of " + scope + ": " + seen.sessions
-                + " session(s), " + seen.active + " active, " + seen.idle + " idle (a victim must be idle for at least "
-                + dev.pgreclaim.policy.Durations.format(rules.minIdleMillis())
-                + ", hold no advisory lock and match no protect pattern)", null);
+        NoVictim why = VictimQuery.whyNone(connection, scope, rules, KillGuards.NONE);
+        return ReclaimResult.failed(why.reason() == NoVictim.Reason.STATE_HIDDEN ? FailureCause.STATE_HIDDEN
+                : FailureCause.NO_VICTIM, why.describe(), null);
     }
 
     /** SQLState class 08 (connection exception) or 57P01-57P03 (the server is shutting down or restarting). */
@@ -263,7 +256,7 @@ final class ReclaimSite {
             }
             boolean healthy = true;
             try {
-                List<Victim> candidates = VictimQuery.candidates(connection, scope, rules, 1);
+                List<Victim> candidates = VictimQuery.candidates(connection, scope, rules, KillGuards.NONE, 1);
                 if (candidates.isEmpty()) {
                     ReclaimResult why = explainNoVictim(connection, scope, rules);
                     AgentLog.warn("pg-reclaim: observe: {}; no session would be terminated: {}{}", refusalLine,
