@@ -52,9 +52,10 @@ final class ReclaimCommand {
                 + "\n"
                 + "Terminates the longest-idle eligible sessions of role R with exactly the agent's victim rules:\n"
                 + "only 'idle' client backends of R, idle at least --min-idle, never superusers, never sessions\n"
-                + "holding an advisory lock, never pg-reclaim's own admin sessions, never sessions matching a\n"
-                + "protect pattern. Each session is re-checked by the statement that terminates it. Prints one\n"
-                + "audit line per terminated session, in the agent's format.\n"
+                + "holding an advisory lock, never LISTEN sessions, never pg-reclaim's own admin sessions, never\n"
+                + "sessions matching a protect pattern, never a session already signalled (still exiting). Each\n"
+                + "session is re-checked by the statement that terminates it. Prints one audit line per\n"
+                + "terminated session, in the agent's format.\n"
                 + "\n"
                 + "Options:\n"
                 + AdminLogin.connectionHelp()
