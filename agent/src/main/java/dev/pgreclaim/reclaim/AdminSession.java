@@ -77,15 +77,7 @@ final class AdminSession {
         if (!(driver instanceof Driver)) {
             throw new SQLException("pg-reclaim: the intercepted driver is not a java.sql.Driver");
         }
-        Properties properties = new Properties();
-        for (String name : baseProperties.stringPropertyNames()) {
-            properties.setProperty(name, baseProperties.getProperty(name));
-        }
-        properties.setProperty("user", user);
-        if (password != null) {
-            properties.setProperty("password", password);
-        }
-        properties.setProperty("ApplicationName", VictimQuery.ADMIN_APPLICATION_NAME);
+        Properties properties = AdminLoginProperties.of(baseProperties, user, password);
         // loginTimeout takes fractional seconds in pgjdbc and bounds the whole login (TCP, TLS, auth);
         // connectTimeout (whole seconds) bounds the TCP connect of an unreachable host.
         properties.setProperty("loginTimeout", String.valueOf(Math.max(0.001, remainingMillis / 1000.0)));
