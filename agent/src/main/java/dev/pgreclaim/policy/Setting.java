@@ -16,7 +16,7 @@ public enum Setting {
             "Comma list of limit kinds acted on in `terminate` mode: `role`, `database`, `reserved`, `server`;"
                     + " other kinds are only observed"),
     ADMIN_URL("pgreclaim.admin.url", "",
-            "JDBC URL of the admin connection; empty: same host, port and database as the refused open"),
+            "JDBC URL of the admin connection; empty: same host and port as the refused open, database `postgres`"),
     ADMIN_USER("pgreclaim.admin.user", "",
             "Admin role (required for `terminate`; without it `observe` logs refusals but names no victim)"),
     ADMIN_PASSWORD_FILE("pgreclaim.admin.password-file", "",
