@@ -119,9 +119,11 @@ public final class Policy {
             line.append(first ? "" : ",").append(kind.token());
             first = false;
         }
-        line.append(" admin.url=").append(adminUrl == null ? "(same server as the refused open)" : adminUrl);
+        line.append(" admin.url=").append(adminUrl == null ? "(same server as the refused open)"
+                : SafeText.scrubUrls(adminUrl));
         line.append(" admin.user=").append(adminUser == null ? "(none)" : adminUser);
-        line.append(" admin.password=").append(adminPassword == null ? "(none: .pgpass)" : "****** (" + adminPasswordSource + ")");
+        line.append(" admin.password=")
+                .append(adminPassword == null ? "(none: .pgpass)" : "****** (" + adminPasswordSource + ")");
         line.append(" admin.keep-alive=").append(Durations.format(adminKeepAliveMillis));
         line.append(" min-idle=").append(Durations.format(victimRules.minIdleMillis()));
         line.append(" max-attempts=").append(maxAttempts);
