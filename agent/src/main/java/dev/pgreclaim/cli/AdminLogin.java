@@ -136,10 +136,10 @@ final class AdminLogin {
                     + " or ~/.pgpass (a URL is visible to ps and in shell history)";
         } else if (problem == AdminUrlCheck.Problem.USER_PARAMETER) {
             hint = "; give the role with " + USER;
-        } else {
+        } else if (problem != AdminUrlCheck.Problem.NOT_POSTGRESQL) {
             hint = " (expected jdbc:postgresql://host:port/database)";
         }
-        throw CliException.usage(URL + " is invalid (value not shown): " + problem.reason() + hint);
+        throw CliException.usage("bad URL in " + URL + " (not shown here): " + problem.reason() + hint);
     }
 
     /** Logs in as the admin role, autocommit on, under the admin application name (never a victim itself). */

@@ -17,8 +17,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * nor the URL; the forms pgjdbc really uses without a secret stay accepted. The forked-JVM and CLI side of the same
  * list is {@code it/UrlSecretsIT}.
  */
-class AdminUrlCheckTest {
-  static final String SECRET = "s3cr3t-Xy9";
+public class AdminUrlCheckTest {
+  public static final String SECRET = "s3cr3t-Xy9";
 
   /** Each form carries {@link #SECRET}; shared with {@code it/UrlSecretsIT}. */
   public static List<String> secretForms() {
