@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
  * Secrets in URLs never echo: every form of {@code AdminUrlCheckTest#secretForms} given as
  * {@code pgreclaim.admin.url} to an agent JVM (as {@code -D} property or environment twin), as {@code --url} to the
  * CLI's {@code status} (every third also to {@code reclaim} and as {@code admin.url=} to {@code attach}), is
- * refused with an error that names the property or option; all output of each run (stdout, stderr with the agent's lines, the refused open's
- * exception and its suppressed exceptions, the MBean) is searched for the secret.
+ * refused with an error that names the property or option; all output of each run (stdout, stderr with the
+ * agent's lines, the refused open's exception and its suppressed exceptions, the MBean) is searched for the secret.
  */
 @PostgresTest
 class UrlSecretsIT {
