@@ -10,6 +10,12 @@ import dev.pgreclaim.policy.Policy;
 import dev.pgreclaim.policy.PolicyParser;
 import dev.pgreclaim.reclaim.Reclaimer;
 import java.lang.instrument.Instrumentation;
+import java.lang.ref.WeakReference;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What happens when {@code org.postgresql.Driver} appears: the policy is read and validated once, the reclaim
@@ -21,10 +27,28 @@ final class Activation {
     /** How long after the driver loads the reclaim path is prewarmed and the MBean registered. */
     static final long BACKGROUND_DELAY_MILLIS = 2000;
 
+    /** The woven class file names the bridge (or, for an isolated loader, its binary name as a string). */
+    private static final byte[] WOVEN_MARKER = "dev/pgreclaim/agent/bridge/ConnectBridge"
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] WOVEN_MARKER_REFLECTIVE = "dev.pgreclaim.agent.bridge.ConnectBridge"
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
     private static boolean policyRead;
+    /** The policy the agent acts on; null while inert (mode off, invalid configuration, not read yet). */
     private static Policy policy;
-    private static ConnectInterceptor interceptor;
+    /** The last policy that was valid, off included: what the agent "runs", as reported to attach. */
+    private static Policy latest;
+    private static ReclaimMetrics metrics;
+    private static Reclaimer reclaimer;
+    private static boolean backgroundStarted;
+    private static boolean retransformingTransformerAdded;
     private static boolean isolatedLoaderNoted;
+    /** Loaders whose org.postgresql.Driver has been woven (weakly held: a webapp's loader may go away). */
+    private static final Map<ClassLoader, Boolean> WOVEN_LOADERS = new WeakHashMap<ClassLoader, Boolean>();
+    private static boolean bootstrapDriverWoven;
+    private static WeakReference<ClassLoader> lastDriverLoader;
+    /** The effective-policy line the MBean shows; replaced with the policy. */
+    static final AtomicReference<String> POLICY_LINE = new AtomicReference<String>("");
 
     private Activation() {
     }
@@ -38,11 +62,17 @@ final class Activation {
                 return null;
             }
             activate(active, loader);
+            if (contains(classfile, WOVEN_MARKER) || contains(classfile, WOVEN_MARKER_REFLECTIVE)) {
+                // Woven already by the -javaagent transformer, whose output the JVM keeps on retransformation.
+                return null;
+            }
             boolean agentVisible = seesAgentClasses(loader);
             if (!agentVisible) {
                 noteIsolatedLoader(loader);
             }
-            return DriverWeaver.weave(loader, classfile, agentVisible);
+            byte[] woven = DriverWeaver.weave(loader, classfile, agentVisible);
+            markWoven(loader);
+            return woven;
         } catch (Throwable weaveFailure) {
             AgentLog.warnOnce("weave", "pg-reclaim: could not weave org.postgresql.Driver in {}; the driver runs"
                     + " unchanged: {}", describe(loader), weaveFailure.toString());
@@ -52,8 +82,8 @@ final class Activation {
 
     /**
      * The policy of this JVM, read from agent arguments, system properties and environment the first time it is
-     * needed and kept; null when the agent stays inert (mode {@code off}, or an invalid configuration, which is
-     * reported here once with every problem it has).
+     * needed and kept (until an attach replaces it); null when the agent stays inert (mode {@code off}, or an
+     * invalid configuration, which is reported here once with every problem it has).
      */
     static synchronized Policy policy(String agentArgs) {
         if (!policyRead) {
@@ -72,6 +102,8 @@ final class Activation {
                     + " it): {}", invalid.getMessage());
             return null;
         }
+        latest = parsed;
+        POLICY_LINE.set(parsed.toString());
         if (parsed.mode() == Mode.OFF) {
             AgentLog.info("pg-reclaim: pgreclaim.mode=off: agent inactive");
             return null;
@@ -79,28 +111,119 @@ final class Activation {
         return parsed;
     }
 
-    private static synchronized void activate(final Policy active, final ClassLoader loader) {
-        if (interceptor != null) {
+    /** What an attach learns back: whether its policy was taken, and what the agent runs now. */
+    static final class Outcome {
+        static final String RUNNING = "running";
+        static final String INACTIVE = "inactive";
+        static final String INVALID = "invalid";
+
+        final String status;
+        final String detail;
+
+        Outcome(String status, String detail) {
+            this.status = status;
+            this.detail = detail;
+        }
+    }
+
+    /**
+     * Attach, first or not: the policy of these agent arguments (over the target's {@code -D} properties and
+     * environment) replaces the running one as a whole. {@code mode=off} uninstalls the handler at once, so nothing
+     * is reclaimed from the next exit of {@code connect} on; an invalid policy changes nothing. The previous
+     * reclaimer's admin sessions are closed. An open already being reclaimed when the policy changes finishes
+     * under the policy it started with, unless the new one is {@code off}.
+     */
+    static Outcome attach(String agentArgs, Instrumentation instrumentation) {
+        Policy parsed;
+        try {
+            parsed = PolicyParser.fromEnvironment(agentArgs);
+        } catch (InvalidPolicyException invalid) {
+            synchronized (Activation.class) {
+                String running = runningLine();
+                AgentLog.error("pg-reclaim: invalid configuration from attach, nothing changed (still running: {}):"
+                        + " {}", running, invalid.getMessage());
+                return new Outcome(Outcome.INVALID, invalid.getMessage() + "\n" + running);
+            }
+        }
+        Reclaimer previous;
+        boolean active;
+        synchronized (Activation.class) {
+            boolean replacing = policyRead;
+            policyRead = true;
+            latest = parsed;
+            POLICY_LINE.set(parsed.toString());
+            previous = reclaimer;
+            reclaimer = null;
+            if (parsed.mode() == Mode.OFF) {
+                policy = null;
+                ConnectBridge.install(null);
+                AgentLog.info("pg-reclaim: pgreclaim.mode=off set by attach: agent inactive, nothing is reclaimed"
+                        + " from now on");
+            } else {
+                policy = parsed;
+                start(parsed);
+                AgentLog.info("pg-reclaim: policy {} by attach: {}", replacing ? "replaced" : "set", parsed);
+                for (String warning : parsed.warnings()) {
+                    AgentLog.warn("pg-reclaim: {}", warning);
+                }
+            }
+            active = policy != null;
+        }
+        if (previous != null) {
+            previous.close();
+        }
+        if (active) {
+            weaveLoadedDrivers(agentArgs, instrumentation);
+            if (parsed.selfCheck()) {
+                selfCheckLater(parsed);
+            }
+        }
+        updateMBean(parsed);
+        return new Outcome(active ? Outcome.RUNNING : Outcome.INACTIVE, parsed.toString());
+    }
+
+    private static String runningLine() {
+        if (policy != null) {
+            return policy.toString();
+        }
+        return latest == null ? "nothing (the agent is inactive)" : latest + " (agent inactive)";
+    }
+
+    /** The driver appeared under the current policy: build the machinery if it is not running yet. */
+    private static synchronized void activate(Policy active, ClassLoader loader) {
+        lastDriverLoader = new WeakReference<ClassLoader>(loader);
+        if (reclaimer != null) {
             return;
         }
-        final ReclaimMetrics metrics = new ReclaimMetrics();
-        Reclaimer reclaimer = new Reclaimer(active, metrics);
-        interceptor = new ConnectInterceptor(reclaimer, metrics);
-        ConnectBridge.install(interceptor);
+        start(active);
         AgentLog.info("pg-reclaim: active on org.postgresql.Driver ({}); policy: {}", describe(loader), active);
         for (String warning : active.warnings()) {
             AgentLog.warn("pg-reclaim: {}", warning);
         }
+        if (active.selfCheck()) {
+            selfCheckLater(active);
+        }
+    }
+
+    /** A reclaimer for this policy, installed behind the bridge; the counters carry over from the previous one. */
+    private static void start(final Policy active) {
+        if (metrics == null) {
+            metrics = new ReclaimMetrics();
+        }
+        reclaimer = new Reclaimer(active, metrics);
+        ConnectBridge.install(new ConnectInterceptor(reclaimer, metrics));
+        if (backgroundStarted) {
+            return;
+        }
+        backgroundStarted = true;
         // Off the application's thread, and a little later: creating the platform MBean server loads ~400 classes
         // (management, JMX, JFR beans), and loading the reclaim path ahead of need ~80 more; both would compete with
         // the application's own start-up for the CPU while the driver is being loaded. The counters are kept from
         // the start either way, and a reclaim before then loads what it needs itself.
+        final ReclaimMetrics counters = metrics;
         Thread init = new Thread(new Runnable() {
             @Override
             public void run() {
-                if (active.selfCheck()) {
-                    SelfCheck.run(active, loader);
-                }
                 try {
                     Thread.sleep(BACKGROUND_DELAY_MILLIS);
                 } catch (InterruptedException interrupted) {
@@ -109,13 +232,98 @@ final class Activation {
                 }
                 int prewarmed = Prewarm.run();
                 AgentLog.debug("pg-reclaim: {} classes of the reclaim path loaded ahead of need", prewarmed);
-                if (active.jmx()) {
-                    AgentStats.register(metrics, active.toString());
+                Policy current = currentValid();
+                if (current != null && current.jmx()) {
+                    AgentStats.register(counters, POLICY_LINE);
                 }
             }
         }, "pg-reclaim-init");
         init.setDaemon(true);
         init.start();
+    }
+
+    private static synchronized Policy currentValid() {
+        return latest;
+    }
+
+    private static void selfCheckLater(final Policy checked) {
+        final ClassLoader loader = lastDriverLoader == null ? null : lastDriverLoader.get();
+        if (loader == null) {
+            return;
+        }
+        Thread check = new Thread(new Runnable() {
+            @Override
+            public void run() {
+                SelfCheck.run(checked, loader);
+            }
+        }, "pg-reclaim-self-check");
+        check.setDaemon(true);
+        check.start();
+    }
+
+    /** After an attach: the MBean follows the new policy's {@code jmx} once the background start has run. */
+    private static synchronized void updateMBean(Policy parsed) {
+        if (metrics == null) {
+            return; // nothing activated yet: the background start registers it, following the latest policy
+        }
+        if (parsed.jmx()) {
+            AgentStats.register(metrics, POLICY_LINE);
+        } else {
+            AgentStats.unregister();
+        }
+    }
+
+    /**
+     * Weaves the drivers already loaded that are not woven yet: those loaded while the agent was inert (mode off, an
+     * invalid policy, or a {@code -javaagent} start that was off), or all of them on a first attach. A transformer
+     * that can retransform is added once; the {@code -javaagent} one cannot, and its weaving is kept by the JVM.
+     */
+    private static void weaveLoadedDrivers(String agentArgs, Instrumentation instrumentation) {
+        List<Class<?>> unwoven = new ArrayList<Class<?>>();
+        for (Class<?> loaded : instrumentation.getAllLoadedClasses()) {
+            if (DriverWeaver.DRIVER_NAME.equals(loaded.getName()) && !isWoven(loaded.getClassLoader())) {
+                unwoven.add(loaded);
+            }
+        }
+        synchronized (Activation.class) {
+            if (!retransformingTransformerAdded) {
+                retransformingTransformerAdded = true;
+                instrumentation.addTransformer(new DriverTransformer(agentArgs), true);
+            }
+        }
+        for (Class<?> driver : unwoven) {
+            try {
+                instrumentation.retransformClasses(driver);
+            } catch (Throwable retransformFailure) {
+                AgentLog.warn("pg-reclaim: could not retransform org.postgresql.Driver in {}: {}",
+                        describe(driver.getClassLoader()), retransformFailure.toString());
+            }
+        }
+    }
+
+    private static synchronized void markWoven(ClassLoader loader) {
+        if (loader == null) {
+            bootstrapDriverWoven = true;
+        } else {
+            WOVEN_LOADERS.put(loader, Boolean.TRUE);
+        }
+    }
+
+    private static synchronized boolean isWoven(ClassLoader loader) {
+        return loader == null ? bootstrapDriverWoven : WOVEN_LOADERS.containsKey(loader);
+    }
+
+    static boolean contains(byte[] data, byte[] marker) {
+        outer:
+        for (int i = 0; i <= data.length - marker.length; i++) {
+            for (int k = 0; k < marker.length; k++) {
+                if (data[i + k] != marker[k]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
     }
 
     /** True when the agent's classes are visible from the loader (its parent chain reaches the agent's loader). */
@@ -137,20 +345,6 @@ final class Activation {
         isolatedLoaderNoted = true;
         AgentLog.info("pg-reclaim: the class loader of org.postgresql.Driver ({}) cannot see the agent jar; the"
                 + " woven driver reaches the agent through the system class loader", describe(loader));
-    }
-
-    /** Attach: weave drivers loaded before the agent arrived. */
-    static void retransformLoadedDrivers(Instrumentation inst) {
-        for (Class<?> loaded : inst.getAllLoadedClasses()) {
-            if (DriverWeaver.DRIVER_NAME.equals(loaded.getName())) {
-                try {
-                    inst.retransformClasses(loaded);
-                } catch (Throwable retransformFailure) {
-                    AgentLog.warn("pg-reclaim: could not retransform org.postgresql.Driver in {}: {}",
-                            describe(loaded.getClassLoader()), retransformFailure.toString());
-                }
-            }
-        }
     }
 
     private static String describe(ClassLoader loader) {

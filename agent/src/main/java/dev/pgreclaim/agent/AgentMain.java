@@ -27,18 +27,19 @@ public final class AgentMain {
 
     private static void install(String agentArgs, Instrumentation instrumentation, boolean attached) {
         try {
+            if (attached) {
+                // Every attach, also one after -javaagent: its policy replaces the running one.
+                Installer.attach(agentArgs, instrumentation);
+                return;
+            }
             if (!firstInstall()) {
                 return;
             }
-            if (attached) {
-                Installer.attach(agentArgs, instrumentation);
-            } else {
-                // Retransformation is needed only to weave a driver loaded before an attach. Under -javaagent a
-                // plain transformer is enough (and cheaper at start-up); its output survives a later
-                // retransformation by another agent, since the JVM keeps what retransformation-incapable
-                // transformers produced.
-                instrumentation.addTransformer(new DriverTransformer(agentArgs), false);
-            }
+            // Retransformation is needed only to weave a driver loaded before an attach. Under -javaagent a
+            // plain transformer is enough (and cheaper at start-up); its output survives a later
+            // retransformation by another agent, since the JVM keeps what retransformation-incapable
+            // transformers produced.
+            instrumentation.addTransformer(new DriverTransformer(agentArgs), false);
         } catch (Throwable installFailure) {
             System.err.println("[pg-reclaim] ERROR agent not installed, the application runs as without it: "
                     + installFailure);
@@ -47,7 +48,8 @@ public final class AgentMain {
 
     private static synchronized boolean firstInstall() {
         if (installed) {
-            System.err.println("[pg-reclaim] WARN agent already installed in this JVM; ignoring the second load");
+            System.err.println("[pg-reclaim] WARN agent already installed in this JVM; ignoring the second"
+                    + " -javaagent (use the attach command to change the policy of a running JVM)");
             return false;
         }
         installed = true;

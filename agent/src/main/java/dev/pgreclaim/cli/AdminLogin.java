@@ -1,8 +1,10 @@
 package dev.pgreclaim.cli;
 
+import dev.pgreclaim.policy.AdminUrlCheck;
 import dev.pgreclaim.policy.InvalidPolicyException;
 import dev.pgreclaim.policy.Policy;
 import dev.pgreclaim.policy.PolicyParser;
+import dev.pgreclaim.policy.SafeText;
 import dev.pgreclaim.policy.Setting;
 import dev.pgreclaim.reclaim.AdminLoginProperties;
 import dev.pgreclaim.reclaim.SqlStates;
@@ -13,7 +15,6 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -31,8 +32,6 @@ final class AdminLogin {
     /** Every victim rule the agent has a property for is an option of the CLI, named after the property. */
     static final List<Setting> VICTIM_RULES = Collections.unmodifiableList(Arrays.asList(Setting.MIN_IDLE,
             Setting.PROTECT_APPLICATIONS, Setting.PROTECT_USERS, Setting.PROTECT_DATABASES));
-
-    private static final String URL_PREFIX = "jdbc:postgresql:";
 
     private AdminLogin() {
     }
@@ -121,25 +120,26 @@ final class AdminLogin {
         }
     }
 
+    /**
+     * {@code --url}, checked by the agent's own {@link AdminUrlCheck}. The error names the option, never the value:
+     * a URL given by mistake with a password in it must not be printed back to the terminal (and its scrollback).
+     */
     static String checkedUrl(Args args, String command) throws CliException {
         String url = args.require(command, URL);
-        if (!url.startsWith(URL_PREFIX) || url.length() == URL_PREFIX.length()) {
-            throw CliException.usage("bad URL '" + url + "': expected jdbc:postgresql://host:port/database");
+        AdminUrlCheck.Problem problem = AdminUrlCheck.check(url);
+        if (problem == null) {
+            return url;
         }
-        int query = url.indexOf('?');
-        if (query >= 0) {
-            for (String parameter : url.substring(query + 1).toLowerCase(Locale.ROOT).split("&")) {
-                if (parameter.startsWith("password=")) {
-                    throw CliException.usage("bad URL: it must not carry a password (visible to ps and in shell"
-                            + " history); use " + Setting.ADMIN_PASSWORD_ENV + ", " + PASSWORD_FILE
-                            + " or ~/.pgpass");
-                }
-                if (parameter.startsWith("user=")) {
-                    throw CliException.usage("bad URL: give the role with " + USER + ", not a user= parameter");
-                }
-            }
+        String hint = "";
+        if (problem.carriesSecret()) {
+            hint = "; give the password with " + PASSWORD_FILE + ", env " + Setting.ADMIN_PASSWORD_ENV
+                    + " or ~/.pgpass (a URL is visible to ps and in shell history)";
+        } else if (problem == AdminUrlCheck.Problem.USER_PARAMETER) {
+            hint = "; give the role with " + USER;
+        } else if (problem != AdminUrlCheck.Problem.NOT_POSTGRESQL) {
+            hint = " (expected jdbc:postgresql://host:port/database)";
         }
-        return url;
+        throw CliException.usage("bad URL in " + URL + " (not shown here): " + problem.reason() + hint);
     }
 
     /** Logs in as the admin role, autocommit on, under the admin application name (never a victim itself). */
@@ -168,31 +168,37 @@ final class AdminLogin {
         return connection;
     }
 
-    private static CliException explain(SQLException failure, String url, String user, boolean hadPassword) {
+    /**
+     * An operator's reading of a failed admin login. Neither the URL nor the driver's message is printed verbatim:
+     * pgjdbc repeats URLs in its messages ("Unable to parse URL ..."), so both go through
+     * {@link SafeText#scrubUrls}.
+     */
+    static CliException explain(SQLException failure, String url, String user, boolean hadPassword) {
         String state = failure.getSQLState() == null ? "" : failure.getSQLState();
-        String message = failure.getMessage();
+        String message = SafeText.scrubUrls(failure.getMessage());
+        String shownUrl = SafeText.scrubUrls(url);
         if (SqlStates.INVALID_PASSWORD.equals(state) || SqlStates.INVALID_AUTHORIZATION.equals(state)) {
             return new CliException(ExitCode.ERROR, "login refused for role " + user + " (SQLState " + state + "): "
                     + message + (hadPassword ? "" : "; no password was given: set " + Setting.ADMIN_PASSWORD_ENV
                     + ", use " + PASSWORD_FILE + " or add a ~/.pgpass line"), failure);
         }
         if (message != null && message.startsWith("Unable to parse URL")) {
-            return new CliException(ExitCode.ERROR, "bad URL '" + url + "': pgjdbc cannot parse it (expected"
+            return new CliException(ExitCode.ERROR, "bad URL '" + shownUrl + "': pgjdbc cannot parse it (expected"
                     + " jdbc:postgresql://host:port/database)", failure);
         }
         if (state.startsWith("08")) {
-            return new CliException(ExitCode.ERROR, "cannot reach the server of " + url + " (SQLState " + state
+            return new CliException(ExitCode.ERROR, "cannot reach the server of " + shownUrl + " (SQLState " + state
                     + "): " + message, failure);
         }
         if (state.equals("3D000")) {
-            return new CliException(ExitCode.ERROR, "the database in " + url + " does not exist: " + message,
+            return new CliException(ExitCode.ERROR, "the database in " + shownUrl + " does not exist: " + message,
                     failure);
         }
         if (state.equals(SqlStates.TOO_MANY_CONNECTIONS)) {
             return new CliException(ExitCode.ERROR, "the admin login itself was refused (SQLState 53300): "
                     + message + "; log in as a role with free slots (a superuser can use reserved slots)", failure);
         }
-        return new CliException(ExitCode.ERROR, "cannot log in to " + url + " as " + user + ": " + message
+        return new CliException(ExitCode.ERROR, "cannot log in to " + shownUrl + " as " + user + ": " + message
                 + (state.isEmpty() ? "" : " (SQLState " + state + ")"), failure);
     }
 

@@ -2,6 +2,7 @@ package dev.pgreclaim.cli;
 
 import dev.pgreclaim.policy.InvalidPolicyException;
 import dev.pgreclaim.policy.PolicyParser;
+import dev.pgreclaim.policy.SafeText;
 import dev.pgreclaim.policy.Setting;
 import java.io.File;
 import java.io.PrintStream;
@@ -25,6 +26,11 @@ import java.util.Properties;
 final class AttachCommand {
     static final String NAME = "attach";
     private static final String VIRTUAL_MACHINE = "com.sun.tools.attach.VirtualMachine";
+    /** The agent's side of the report (dev.pgreclaim.agent.Installer, not linked: the CLI loads no agent class). */
+    static final String REPORT_PREFIX = "@report=";
+    static final String REPORT_PROPERTY = "dev.pgreclaim.attach.outcome";
+    static final String STATUS_INVALID = "invalid";
+    static final String STATUS_INACTIVE = "inactive";
 
     private AttachCommand() {
     }
@@ -32,21 +38,26 @@ final class AttachCommand {
     static String help() {
         return "Usage: java -jar pg-reclaim-agent.jar attach <pid> [key=value ...]\n"
                 + "\n"
-                + "Loads pg-reclaim into the running JVM <pid>, which started without it. If the application has\n"
-                + "already loaded org.postgresql.Driver, the driver is retransformed in place; recovery works from\n"
-                + "the next refused open on. Run it as the same OS user as the target JVM, with a JDK (the Attach\n"
-                + "API is in module jdk.attach on Java 9+, in lib/tools.jar on Java 8).\n"
+                + "Loads pg-reclaim into the running JVM <pid>, or changes the policy of the pg-reclaim already\n"
+                + "running there (attached earlier or started with -javaagent). If the application has already\n"
+                + "loaded org.postgresql.Driver, the driver is retransformed in place; recovery works from the next\n"
+                + "refused open on. Run it as the same OS user as the target JVM, with a JDK (the Attach API is in\n"
+                + "module jdk.attach on Java 9+, in lib/tools.jar on Java 8).\n"
                 + "\n"
                 + "Policy: key=value pairs with the keys of the agent's system properties, with or without the\n"
                 + "pgreclaim. prefix, e.g. mode=terminate admin.user=pgr_admin min-idle=30s\n"
                 + "admin.password-file=/etc/pg-reclaim/admin.pw (made absolute here). They override the target's\n"
-                + "-D properties and environment. They are checked here first, as if they were the whole policy;\n"
+                + "-D properties and environment, and replace the policy running there as a whole (keys not given\n"
+                + "come from the target's -D properties, environment and defaults, not from an earlier attach):\n"
+                + "mode=off stops all reclaiming at once. They are checked here first, as if they were the whole\n"
+                + "policy, then by the target; a policy the target refuses changes nothing there.\n"
                 + "admin.password is refused (it would be visible to ps): use admin.password-file, or start the\n"
                 + "target with PGRECLAIM_ADMIN_PASSWORD, or use ~/.pgpass of the target's user.\n"
                 + "\n"
-                + "The agent reports its start (and any problem) on the target JVM's stderr or log.\n"
+                + "Prints the policy the target runs afterwards (password masked, URL parameters hidden).\n"
                 + "\n"
-                + "Exit codes: 0 agent loaded; 2 usage error, invalid policy, attach API missing, attach refused.\n";
+                + "Exit codes: 0 the target runs the given policy; 2 usage error, invalid policy (here or in the\n"
+                + "target, which then keeps its running policy), attach API missing, attach refused, no report.\n";
     }
 
     static int run(List<String> argv, PrintStream out, PrintStream err) throws CliException {
@@ -62,12 +73,17 @@ final class AttachCommand {
         String agentArgs = agentArguments(words.subList(1, words.size()));
         validate(agentArgs);
         File jar = ownJar();
+        String token = Long.toHexString(System.nanoTime()) + "-" + Long.toHexString(Double.doubleToLongBits(
+                Math.random()));
 
         Object vm = null;
         Class<?> type = virtualMachineClass();
+        Properties targetProperties;
         try {
             vm = type.getMethod("attach", String.class).invoke(null, pid);
-            type.getMethod("loadAgent", String.class, String.class).invoke(vm, jar.getPath(), agentArgs);
+            type.getMethod("loadAgent", String.class, String.class).invoke(vm, jar.getPath(),
+                    REPORT_PREFIX + token + (agentArgs.isEmpty() ? "" : "\n" + agentArgs));
+            targetProperties = (Properties) type.getMethod("getSystemProperties").invoke(vm);
         } catch (InvocationTargetException failed) {
             throw attachFailure(pid, failed.getCause());
         } catch (ReflectiveOperationException | RuntimeException failed) {
@@ -81,10 +97,30 @@ final class AttachCommand {
                 }
             }
         }
-        out.println("pg-reclaim: agent " + jar.getName() + " loaded into JVM " + pid
-                + (agentArgs.isEmpty() ? " (policy from its -D properties and environment)"
-                        : " with " + agentArgs.replace('\n', ' '))
-                + "; it reports its start and any configuration problem on that JVM's stderr or log");
+        return report(pid, jar, targetProperties.getProperty(REPORT_PROPERTY), token, out);
+    }
+
+    /**
+     * What the target says it runs now, from the report the agent leaves in a system property of the target. The
+     * lines come from the agent's own policy printing (password masked, URLs without parameters) and are scrubbed
+     * again here in case an older agent wrote them.
+     */
+    static int report(String pid, File jar, String outcome, String token, PrintStream out) throws CliException {
+        String[] lines = outcome == null ? new String[0] : outcome.split("\n", 4);
+        if (lines.length < 3 || !lines[0].equals(token)) {
+            throw new CliException(ExitCode.ERROR, "agent " + jar.getName() + " loaded into JVM " + pid + ", but it"
+                    + " did not report the policy it runs (another pg-reclaim version there, or a concurrent attach);"
+                    + " see that JVM's stderr or log");
+        }
+        String status = lines[1];
+        String detail = SafeText.scrubUrls(lines[2]);
+        if (status.equals(STATUS_INVALID)) {
+            String running = lines.length > 3 ? SafeText.scrubUrls(lines[3]) : "(unknown)";
+            throw CliException.usage("JVM " + pid + " refused the policy, nothing changed there: " + detail
+                    + "; it still runs: " + running);
+        }
+        out.println("pg-reclaim: JVM " + pid + " now runs: " + detail
+                + (status.equals(STATUS_INACTIVE) ? " (agent inactive: nothing is reclaimed)" : ""));
         return ExitCode.DONE;
     }
 

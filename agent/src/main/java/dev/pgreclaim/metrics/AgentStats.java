@@ -3,6 +3,7 @@ package dev.pgreclaim.metrics;
 import dev.pgreclaim.log.AgentLog;
 import java.lang.management.ManagementFactory;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
@@ -11,15 +12,25 @@ public final class AgentStats implements AgentStatsMXBean {
     public static final String OBJECT_NAME = "dev.pgreclaim:type=Agent";
 
     private final ReclaimMetrics metrics;
-    private final String policy;
+    /** The effective-policy line; an attach that replaces the policy replaces it here too. */
+    private final AtomicReference<String> policy;
 
     public AgentStats(ReclaimMetrics metrics, String policy) {
+        this(metrics, new AtomicReference<String>(policy));
+    }
+
+    public AgentStats(ReclaimMetrics metrics, AtomicReference<String> policy) {
         this.metrics = metrics;
         this.policy = policy;
     }
 
     /** Registers the MBean on the platform server; a failure is logged, never thrown. */
     public static void register(ReclaimMetrics metrics, String policy) {
+        register(metrics, new AtomicReference<String>(policy));
+    }
+
+    /** As {@link #register(ReclaimMetrics, String)}, showing whatever line {@code policy} holds when read. */
+    public static void register(ReclaimMetrics metrics, AtomicReference<String> policy) {
         try {
             MBeanServer server = ManagementFactory.getPlatformMBeanServer();
             ObjectName name = new ObjectName(OBJECT_NAME);
@@ -28,6 +39,19 @@ public final class AgentStats implements AgentStatsMXBean {
             }
         } catch (Throwable registrationFailure) {
             AgentLog.warn("pg-reclaim: MBean {} not registered: {}", OBJECT_NAME, registrationFailure.toString());
+        }
+    }
+
+    /** Removes the MBean (an attach turned {@code pgreclaim.jmx} off); a failure is logged, never thrown. */
+    public static void unregister() {
+        try {
+            MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+            ObjectName name = new ObjectName(OBJECT_NAME);
+            if (server.isRegistered(name)) {
+                server.unregisterMBean(name);
+            }
+        } catch (Throwable unregistrationFailure) {
+            AgentLog.warn("pg-reclaim: MBean {} not unregistered: {}", OBJECT_NAME, unregistrationFailure.toString());
         }
     }
 
@@ -73,6 +97,6 @@ public final class AgentStats implements AgentStatsMXBean {
 
     @Override
     public String getEffectivePolicy() {
-        return policy;
+        return policy.get();
     }
 }

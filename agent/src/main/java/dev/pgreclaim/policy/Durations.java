@@ -12,7 +12,7 @@ public final class Durations {
         }
         String value = text.trim();
         int unitStart = 0;
-        while (unitStart < value.length() && Character.isDigit(value.charAt(unitStart))) {
+        while (unitStart < value.length() && value.charAt(unitStart) >= '0' && value.charAt(unitStart) <= '9') {
             unitStart++;
         }
         if (unitStart == 0 || unitStart > 12) {

@@ -119,7 +119,8 @@ public final class Policy {
             line.append(first ? "" : ",").append(kind.token());
             first = false;
         }
-        line.append(" admin.url=").append(adminUrl == null ? "(same server as the refused open)" : adminUrl);
+        line.append(" admin.url=").append(adminUrl == null ? "(same server as the refused open)"
+                : SafeText.scrubUrls(adminUrl));
         line.append(" admin.user=").append(adminUser == null ? "(none)" : adminUser);
         line.append(" admin.password=")
                 .append(adminPassword == null ? "(none: .pgpass)" : "****** (" + adminPasswordSource + ")");

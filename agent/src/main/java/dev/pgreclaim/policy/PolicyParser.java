@@ -26,6 +26,9 @@ public final class PolicyParser {
     static final long MAX_MIN_IDLE_MILLIS = 30L * 24 * 3_600_000L;
     static final int MAX_ATTEMPTS_LIMIT = 100;
     static final int MAX_BUDGET = 100_000;
+    static final long MAX_BUDGET_WINDOW_MILLIS = 24 * 3_600_000L;
+    /** {@code NAMEDATALEN - 1}: the bytes of {@code application_name} that {@code pg_stat_activity} shows. */
+    static final int SHOWN_APPLICATION_NAME_BYTES = 63;
 
     private final Map<String, String> agentArgs;
     private final Properties systemProperties;
@@ -61,20 +64,24 @@ public final class PolicyParser {
         if (agentArgs == null || agentArgs.trim().isEmpty()) {
             return args;
         }
+        int position = 0;
         for (String pair : agentArgs.split("[;\n]")) {
             String trimmed = pair.trim();
             if (trimmed.isEmpty()) {
                 continue;
             }
+            position++;
             int eq = trimmed.indexOf('=');
             if (eq <= 0) {
-                problems.add("agent argument '" + mask(trimmed) + "' is not key=value");
+                // Not repeated: a mistyped pair may be a password or a URL carrying one.
+                problems.add("agent argument " + position + " is not key=value (its text is not shown)");
                 continue;
             }
             String key = trimmed.substring(0, eq).trim();
             Setting setting = Setting.byKey(key);
             if (setting == null) {
-                problems.add("agent argument '" + key + "' is not a pg-reclaim property");
+                problems.add("agent argument " + (looksLikeKey(key) ? "'" + key + "'" : position + " (text not shown)")
+                        + " is not a pg-reclaim property");
                 continue;
             }
             args.put(setting.key(), trimmed.substring(eq + 1).trim());
@@ -82,8 +89,19 @@ public final class PolicyParser {
         return args;
     }
 
-    private static String mask(String text) {
-        return text.toLowerCase(Locale.ROOT).contains("password") ? "(value hidden)" : text;
+    /** A key is shown back only when it cannot be something else pasted by mistake (a URL, a password). */
+    private static boolean looksLikeKey(String key) {
+        if (key.length() > 64) {
+            return false;
+        }
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-'
+                    || c == '_')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private Policy parse() throws InvalidPolicyException {
@@ -98,9 +116,10 @@ public final class PolicyParser {
         builder.adminKeepAliveMillis = duration(Setting.ADMIN_KEEP_ALIVE, 0, 24 * 3_600_000L);
         builder.minIdleMillis = duration(Setting.MIN_IDLE, 0, MAX_MIN_IDLE_MILLIS);
         builder.maxAttempts = integer(Setting.MAX_ATTEMPTS, 1, MAX_ATTEMPTS_LIMIT);
+        int problemsBefore = problems.size();
         builder.deadlineMillis = duration(Setting.DEADLINE, 1, MAX_DEADLINE_MILLIS);
-        parseBudget(builder);
-        builder.protectApplications = patterns(Setting.PROTECT_APPLICATIONS);
+        parseBudget(builder, problems.size() == problemsBefore ? builder.deadlineMillis : -1);
+        builder.protectApplications = applicationPatterns();
         builder.protectUsers = patterns(Setting.PROTECT_USERS);
         builder.protectDatabases = patterns(Setting.PROTECT_DATABASES);
         builder.protectListeners = bool(Setting.PROTECT_LISTENERS);
@@ -181,46 +200,22 @@ public final class PolicyParser {
         if (value.isEmpty()) {
             return null;
         }
-        if (!value.startsWith("jdbc:postgresql:") || value.length() <= "jdbc:postgresql:".length()) {
-            problem(Setting.ADMIN_URL, withoutCredentials(value), "expected a URL starting with jdbc:postgresql:");
-            return null;
+        AdminUrlCheck.Problem problem = AdminUrlCheck.check(value);
+        if (problem == null) {
+            return value;
         }
-        String lower = value.toLowerCase(Locale.ROOT);
-        int query = lower.indexOf('?');
-        if (query >= 0) {
-            for (String param : lower.substring(query + 1).split("&")) {
-                int eq = param.indexOf('=');
-                if ((eq < 0 ? param : param.substring(0, eq)).contains("password")) {
-                    // password=, sslpassword=: secrets that would show in ps and the effective-policy line
-                    problems.add(Setting.ADMIN_URL.key() + " must not carry a password (it would be visible to ps"
-                            + " and in logs); use " + Setting.ADMIN_PASSWORD_FILE.key() + " or "
-                            + Setting.ADMIN_PASSWORD_ENV);
-                    return null;
-                }
-                if (param.startsWith("user=")) {
-                    problem(Setting.ADMIN_URL, withoutCredentials(value), "set the admin role with "
-                            + Setting.ADMIN_USER.key()
-                            + ", not a user= parameter");
-                    return null;
-                }
-            }
+        // Never the value: whatever is wrong with it, it may carry a secret in a form this check does not know.
+        String hint = "";
+        if (problem.carriesSecret()) {
+            hint = "; give the admin password with " + Setting.ADMIN_PASSWORD_FILE.key() + " or "
+                    + Setting.ADMIN_PASSWORD_ENV + " (a URL is shown in logs, the MBean and to ps)";
+        } else if (problem == AdminUrlCheck.Problem.USER_PARAMETER) {
+            hint = "; set the admin role with " + Setting.ADMIN_USER.key();
+        } else if (problem == AdminUrlCheck.Problem.NOT_POSTGRESQL) {
+            hint = " (such as jdbc:postgresql://host:5432/postgres)";
         }
-        return value;
-    }
-
-    /**
-     * A URL for an error message: without its query (a {@code password=} may follow a {@code user=}) and without
-     * {@code user:password@} (libpq-style URIs pasted by mistake).
-     */
-    static String withoutCredentials(String url) {
-        int query = url.indexOf('?');
-        String shown = query >= 0 ? url.substring(0, query) + "?..." : url;
-        int at = shown.lastIndexOf('@');
-        int scheme = shown.indexOf("//");
-        if (at >= 0 && scheme >= 0 && at > scheme) {
-            shown = shown.substring(0, scheme + 2) + "***@" + shown.substring(at + 1);
-        }
-        return shown;
+        problems.add(Setting.ADMIN_URL.key() + " is invalid (value not shown): " + problem.reason() + hint);
+        return null;
     }
 
     private void parsePassword(Policy.Builder builder) {
@@ -315,13 +310,12 @@ public final class PolicyParser {
 
     private int integer(Setting setting, int min, int max) {
         String value = raw(setting);
-        int parsed;
-        try {
-            parsed = Integer.parseInt(value);
-        } catch (NumberFormatException notANumber) {
+        // ASCII digits only: Integer.parseInt also takes '+7' and other scripts' digits, which nobody means here.
+        if (!AdminUrlCheck.isAsciiDigits(value) || value.length() > 9) {
             problem(setting, value, "expected a whole number from " + min + " to " + max);
             return min;
         }
+        int parsed = Integer.parseInt(value);
         if (parsed < min || parsed > max) {
             problem(setting, value, "expected a whole number from " + min + " to " + max);
             return min;
@@ -329,26 +323,41 @@ public final class PolicyParser {
         return parsed;
     }
 
-    private void parseBudget(Policy.Builder builder) {
+    /**
+     * {@code N/duration}. The window is bounded (a termination is remembered for at most a day, which keeps the
+     * arithmetic in nanoseconds far from overflow) and is at least {@code pgreclaim.deadline}: with a shorter window
+     * one refused open could spend the budget more than once while it is still reclaiming.
+     *
+     * @param deadlineMillis the valid deadline, or -1 when the deadline itself is invalid (reported there)
+     */
+    private void parseBudget(Policy.Builder builder, long deadlineMillis) {
         String value = raw(Setting.BUDGET);
+        builder.budgetTerminations = 1;
+        builder.budgetWindowMillis = 60_000;
         int slash = value.indexOf('/');
+        String countText = slash > 0 ? value.substring(0, slash).trim() : "";
         long window = slash > 0 ? Durations.parseMillis(value.substring(slash + 1)) : -1;
-        int count = -1;
-        if (slash > 0) {
-            try {
-                count = Integer.parseInt(value.substring(0, slash).trim());
-            } catch (NumberFormatException notANumber) {
-                count = -1;
-            }
-        }
-        if (count < 1 || count > MAX_BUDGET || window < 1) {
-            problem(Setting.BUDGET, value, "expected N/duration with N from 1 to " + MAX_BUDGET
-                    + ", e.g. 10/1m");
-            builder.budgetTerminations = 1;
-            builder.budgetWindowMillis = 60_000;
+        if (!AdminUrlCheck.isAsciiDigits(countText) || window < 0) {
+            problem(Setting.BUDGET, value, "expected N/duration, e.g. 10/1m (at most 10 terminations a minute)");
             return;
         }
-        builder.budgetTerminations = count;
+        long count = countText.length() > 9 ? Long.MAX_VALUE : Long.parseLong(countText);
+        if (count < 1 || count > MAX_BUDGET) {
+            problem(Setting.BUDGET, value, "N must be from 1 to " + MAX_BUDGET);
+            return;
+        }
+        if (window < 1 || window > MAX_BUDGET_WINDOW_MILLIS) {
+            problem(Setting.BUDGET, value, "the window must be from 1ms to "
+                    + Durations.format(MAX_BUDGET_WINDOW_MILLIS));
+            return;
+        }
+        if (deadlineMillis >= 0 && window < deadlineMillis) {
+            problem(Setting.BUDGET, value, "the window (" + Durations.format(window) + ") is shorter than "
+                    + Setting.DEADLINE.key() + " (" + Durations.format(deadlineMillis) + "): one refused open could"
+                    + " spend the budget more than once");
+            return;
+        }
+        builder.budgetTerminations = (int) count;
         builder.budgetWindowMillis = window;
     }
 
@@ -361,6 +370,44 @@ public final class PolicyParser {
                     problem(setting, value, "patterns must not contain control characters");
                     return Collections.emptyList();
                 }
+            }
+        }
+        return patterns;
+    }
+
+    /**
+     * Protect patterns are matched against {@code pg_stat_activity.application_name} as PostgreSQL shows it, which is
+     * not always what the client sent: the server keeps only printable ASCII (each other byte becomes {@code ?} up to
+     * PostgreSQL 15, {@code \xNN} from 16: {@code pg_clean_ascii} in {@code check_application_name}) and shows at most
+     * {@value #SHOWN_APPLICATION_NAME_BYTES} bytes ({@code NAMEDATALEN - 1}, cut in {@code pgstat_report_appname}).
+     * A pattern that can never match that form would protect nothing while looking as if it did: refused.
+     */
+    private List<String> applicationPatterns() {
+        Setting setting = Setting.PROTECT_APPLICATIONS;
+        int problemsBefore = problems.size();
+        List<String> patterns = patterns(setting);
+        if (problems.size() > problemsBefore) {
+            return patterns;
+        }
+        for (String pattern : patterns) {
+            int shortestMatch = 0;
+            for (int i = 0; i < pattern.length(); i++) {
+                char c = pattern.charAt(i);
+                if (c > 126) {
+                    problem(setting, raw(setting), "'" + pattern + "' can never match: PostgreSQL shows"
+                            + " application_name in ASCII only (each other byte as ? up to version 15, as \\xNN from"
+                            + " 16); write * or ? where such characters stand");
+                    return Collections.emptyList();
+                }
+                if (c != '*') {
+                    shortestMatch++;
+                }
+            }
+            if (shortestMatch > SHOWN_APPLICATION_NAME_BYTES) {
+                problem(setting, raw(setting), "'" + pattern + "' can never match: PostgreSQL shows at most the first "
+                        + SHOWN_APPLICATION_NAME_BYTES + " bytes of application_name; match those, e.g. the first "
+                        + SHOWN_APPLICATION_NAME_BYTES + " characters followed by *");
+                return Collections.emptyList();
             }
         }
         return patterns;

@@ -16,7 +16,8 @@ public enum Setting {
             "Comma list of limit kinds acted on in `terminate` mode: `role`, `database`, `reserved`, `server`;"
                     + " other kinds are only observed"),
     ADMIN_URL("pgreclaim.admin.url", "",
-            "JDBC URL of the admin connection; empty: same host and port as the refused open, database `postgres`"),
+            "JDBC URL of the admin connection, without credentials (no `user:password@`, `password=` or"
+                    + " `sslpassword=`); empty: same host and port as the refused open, database `postgres`"),
     ADMIN_USER("pgreclaim.admin.user", "",
             "Admin role (required for `terminate`; without it `observe` logs refusals but names no victim)"),
     ADMIN_PASSWORD_FILE("pgreclaim.admin.password-file", "",
@@ -34,10 +35,11 @@ public enum Setting {
     DEADLINE("pgreclaim.deadline", "2s",
             "Total extra time one refused open may spend in reclaim; the caller's `loginTimeout` is respected too"),
     BUDGET("pgreclaim.budget", "10/1m",
-            "At most N terminations per time window in this JVM (`N/duration`); past it the original 53300 is"
-                    + " returned at once"),
+            "At most N terminations per time window in this JVM (`N/duration`, N up to 100000, the window from"
+                    + " `pgreclaim.deadline` to `24h`); past it the original 53300 is returned at once"),
     PROTECT_APPLICATIONS("pgreclaim.protect.application-names", "",
-            "Comma list of `application_name` patterns (`*` and `?` wildcards) whose sessions are never terminated"),
+            "Comma list of `application_name` patterns (`*` and `?` wildcards) whose sessions are never terminated,"
+                    + " matched as `pg_stat_activity` shows the name (printable ASCII, at most 63 bytes)"),
     PROTECT_USERS("pgreclaim.protect.users", "",
             "Comma list of role-name patterns whose sessions are never terminated (the agent never acts for them)"),
     PROTECT_DATABASES("pgreclaim.protect.databases", "",

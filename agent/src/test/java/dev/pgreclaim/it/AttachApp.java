@@ -13,8 +13,9 @@ import java.sql.Statement;
  * An application started WITHOUT the agent, for attach tests. Opens and closes one connection at start (so
  * {@code org.postgresql.Driver} is loaded before any agent arrives), prints {@code READY <jvm pid>}, then per stdin
  * line {@code OPEN} opens one connection and prints {@code CONNECTED backend_pid=N} or {@code FAILED sqlstate=S ...},
- * keeping connections it got open; {@code STOP} or end of input ends it. Args: {@code url user}; password in env
- * APP_PASSWORD.
+ * keeping connections it got open; {@code MBEAN} prints every attribute of the agent's MBean as
+ * {@code MBEAN name=value} lines and then {@code MBEAN END} ({@code MBEAN none} while it is not registered);
+ * {@code STOP} or end of input ends it. Args: {@code url user}; password in env APP_PASSWORD.
  */
 public final class AttachApp {
   private AttachApp() {}
@@ -31,6 +32,10 @@ public final class AttachApp {
     java.util.List<Connection> held = new java.util.ArrayList<>();
     String line;
     while ((line = in.readLine()) != null && !line.trim().equals("STOP")) {
+      if (line.trim().equals("MBEAN")) {
+        printMBean();
+        continue;
+      }
       if (!line.trim().equals("OPEN")) {
         continue;
       }
@@ -44,11 +49,29 @@ public final class AttachApp {
         }
       } catch (SQLException refused) {
         System.out.println("FAILED sqlstate=" + refused.getSQLState() + " message=" + refused.getMessage());
+        for (Throwable suppressed : refused.getSuppressed()) {
+          System.out.println("SUPPRESSED " + suppressed);
+        }
       }
       System.out.flush();
     }
+    System.out.println("STOPPED");
     for (Connection connection : held) {
       connection.close();
     }
+  }
+
+  private static void printMBean() throws Exception {
+    javax.management.MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    javax.management.ObjectName name = new javax.management.ObjectName("dev.pgreclaim:type=Agent");
+    if (!server.isRegistered(name)) {
+      System.out.println("MBEAN none");
+    } else {
+      for (javax.management.MBeanAttributeInfo attribute : server.getMBeanInfo(name).getAttributes()) {
+        System.out.println("MBEAN " + attribute.getName() + "=" + server.getAttribute(name, attribute.getName()));
+      }
+      System.out.println("MBEAN END");
+    }
+    System.out.flush();
   }
 }

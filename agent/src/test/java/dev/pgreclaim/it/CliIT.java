@@ -163,7 +163,7 @@ class CliIT {
       ForkedJvm.Result notPostgres = cli().env(PASSWORD_ENV, seed.adminPassword())
           .run("status", "--url", "jdbc:mysql://localhost/x", "--user", seed.admin());
       assertThat(notPostgres.exitCode()).isEqualTo(2);
-      assertThat(notPostgres.stderr()).contains("bad URL 'jdbc:mysql://localhost/x'");
+      assertThat(notPostgres.stderr()).contains("bad URL in --url").doesNotContain("localhost/x");
 
       ForkedJvm.Result badPort = cli().env(PASSWORD_ENV, seed.adminPassword())
           .run("reclaim", "--role", seed.role(), "--url", "jdbc:postgresql://127.0.0.1:notaport/x", "--user",

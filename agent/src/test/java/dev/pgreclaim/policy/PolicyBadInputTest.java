@@ -29,9 +29,6 @@ class PolicyBadInputTest {
         Arguments.of("pgreclaim.act-on", "role,everything"),
         Arguments.of("pgreclaim.act-on", ""),
         Arguments.of("pgreclaim.act-on", "unknown"),
-        Arguments.of("pgreclaim.admin.url", "postgresql://db:5432/app"),
-        Arguments.of("pgreclaim.admin.url", "jdbc:postgresql:"),
-        Arguments.of("pgreclaim.admin.url", "jdbc:mysql://db/app"),
         Arguments.of("pgreclaim.admin.keep-alive", "forever"),
         Arguments.of("pgreclaim.admin.keep-alive", "-1s"),
         Arguments.of("pgreclaim.admin.keep-alive", "25h"),
@@ -42,16 +39,20 @@ class PolicyBadInputTest {
         Arguments.of("pgreclaim.min-idle", "1.5s"),
         Arguments.of("pgreclaim.min-idle", "99999999999999999999ms"),
         Arguments.of("pgreclaim.min-idle", "999999999999h"),
+        Arguments.of("pgreclaim.min-idle", "\u0663s"),
         Arguments.of("pgreclaim.min-idle", ""),
         Arguments.of("pgreclaim.max-attempts", "three"),
         Arguments.of("pgreclaim.max-attempts", "0"),
         Arguments.of("pgreclaim.max-attempts", "-1"),
         Arguments.of("pgreclaim.max-attempts", "101"),
         Arguments.of("pgreclaim.max-attempts", "99999999999"),
+        Arguments.of("pgreclaim.max-attempts", "+3"),
+        Arguments.of("pgreclaim.max-attempts", "\u0663"),
         Arguments.of("pgreclaim.max-attempts", ""),
         Arguments.of("pgreclaim.deadline", "0ms"),
         Arguments.of("pgreclaim.deadline", "-2s"),
         Arguments.of("pgreclaim.deadline", "11m"),
+        Arguments.of("pgreclaim.deadline", "999999999999h"),
         Arguments.of("pgreclaim.deadline", "2 s"),
         Arguments.of("pgreclaim.deadline", ""),
         Arguments.of("pgreclaim.budget", "10"),
@@ -61,8 +62,17 @@ class PolicyBadInputTest {
         Arguments.of("pgreclaim.budget", "10/soon"),
         Arguments.of("pgreclaim.budget", "99999999999/1m"),
         Arguments.of("pgreclaim.budget", "/1m"),
+        Arguments.of("pgreclaim.budget", "99999999999999999999999/1m"),
+        Arguments.of("pgreclaim.budget", "+5/1m"),
+        Arguments.of("pgreclaim.budget", "\u0661\u0660/1m"),
+        Arguments.of("pgreclaim.budget", "10/25h"),
+        Arguments.of("pgreclaim.budget", "10/999999999999h"),
+        Arguments.of("pgreclaim.budget", "10/1s"), // shorter than the default deadline, 2s
         Arguments.of("pgreclaim.budget", ""),
         Arguments.of("pgreclaim.protect.application-names", "ok,bad\u0007bell"),
+        Arguments.of("pgreclaim.protect.application-names", "batch,caf\u00e9-*"),
+        Arguments.of("pgreclaim.protect.application-names", "x".repeat(64)),
+        Arguments.of("pgreclaim.protect.application-names", "*" + "y".repeat(60) + "????*"),
         Arguments.of("pgreclaim.protect.users", "x\u0000y"),
         Arguments.of("pgreclaim.protect.databases", "a\u001bb"),
         Arguments.of("pgreclaim.self-check", "yes"),
@@ -169,6 +179,40 @@ class PolicyBadInputTest {
     assertThat(policy.adminPassword()).isEqualTo(SECRET);
     assertThat(policy.toString()).doesNotContain(SECRET);
     assertThat(String.join(" ", policy.warnings())).contains("visible to anyone").doesNotContain(SECRET);
+  }
+
+  @Test
+  void aBudgetWindowShorterThanTheDeadlineIsRefusedNamingBoth() throws Exception {
+    InvalidPolicyException invalid = assertThrows(InvalidPolicyException.class, () -> parse(Map.of(
+        "pgreclaim.deadline", "5s", "pgreclaim.budget", "10/3s")));
+    assertThat(invalid.getMessage()).contains("pgreclaim.budget='10/3s' is invalid")
+        .contains("shorter than pgreclaim.deadline (5s)");
+    assertThat(invalid.problems()).hasSize(1);
+
+    Policy equal = parse(Map.of("pgreclaim.deadline", "5s", "pgreclaim.budget", "10/5s"));
+    assertThat(equal.budgetWindowMillis()).isEqualTo(5000);
+    assertThat(equal.budgetTerminations()).isEqualTo(10);
+    Policy longest = parse(Map.of("pgreclaim.budget", "100000/24h"));
+    assertThat(longest.budgetWindowMillis()).isEqualTo(24 * 3_600_000L);
+    // an invalid deadline is reported once, not again through the budget
+    InvalidPolicyException badDeadline = assertThrows(InvalidPolicyException.class, () -> parse(Map.of(
+        "pgreclaim.deadline", "soon", "pgreclaim.budget", "10/1s")));
+    assertThat(badDeadline.problems()).hasSize(1);
+    assertThat(badDeadline.getMessage()).contains("pgreclaim.deadline='soon'");
+  }
+
+  @Test
+  void applicationNamePatternsThatMatchTheShownFormAreAccepted() throws Exception {
+    String shown = "a".repeat(63);
+    Policy policy = parse(Map.of("pgreclaim.protect.application-names",
+        shown + "," + shown + "*,caf??-*,caf\\xc3\\xa9*,*" + "b".repeat(62) + "*"));
+    assertThat(policy.victimRules().protectedApplications()).hasSize(5);
+    InvalidPolicyException invalid = assertThrows(InvalidPolicyException.class,
+        () -> parse(Map.of("pgreclaim.protect.application-names", "ok," + "a".repeat(64))));
+    assertThat(invalid.getMessage()).contains("can never match").contains("first 63 bytes");
+    InvalidPolicyException nonAscii = assertThrows(InvalidPolicyException.class,
+        () -> parse(Map.of("pgreclaim.protect.application-names", "caf\u00e9")));
+    assertThat(nonAscii.getMessage()).contains("can never match").contains("ASCII only");
   }
 
   /** terminate mode with an admin role (so the bad value is the only problem), then {@code key=value}. */
