@@ -89,7 +89,8 @@ final class AdminSession {
         try {
             Connection opened = ((Driver) driver).connect(url, properties);
             if (opened == null) {
-                throw new SQLException("pg-reclaim: the driver does not accept the admin URL " + url);
+                throw new SQLException("pg-reclaim: the driver does not accept the admin URL "
+                        + dev.pgreclaim.policy.SafeText.scrubUrls(url));
             }
             opened.setAutoCommit(true);
             return opened;
