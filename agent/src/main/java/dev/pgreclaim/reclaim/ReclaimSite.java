@@ -251,31 +251,33 @@ final class ReclaimSite {
                     + " was refused (SQLState " + state + "); check pgreclaim.admin.user and its password", failure);
         }
         Refusal adminRefusal = Refusal.classify(failure);
+        // the driver's message may repeat a URL: never verbatim
+        String message = SafeText.scrubUrls(failure.getMessage());
         if (adminRefusal != null && adminRefusal.kind() == LimitKind.DATABASE) {
             return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
-                    + " was refused by that database's connection limit (" + SafeText.scrubUrls(failure.getMessage()) + "); point"
+                    + " was refused by that database's connection limit (" + message + "); point"
                     + " pgreclaim.admin.url at another database, or use a superuser admin role", failure);
         }
         if (adminRefusal != null && adminRefusal.kind() == LimitKind.ROLE) {
             return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
-                    + " was refused by the admin role's own connection limit (" + SafeText.scrubUrls(failure.getMessage()) + ");"
+                    + " was refused by the admin role's own connection limit (" + message + ");"
                     + " use a separate admin role without a CONNECTION LIMIT", failure);
         }
         if (adminRefusal != null && adminRefusal.kind() == LimitKind.SERVER) {
             return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
-                    + " was refused too (" + SafeText.scrubUrls(failure.getMessage()) + "): no process slot is left for anyone, not"
+                    + " was refused too (" + message + "): no process slot is left for anyone, not"
                     + " even a superuser; only an admin session kept open from an earlier reclaim"
                     + " (pgreclaim.admin.keep-alive) can act then", failure);
         }
         if (SqlStates.TOO_MANY_CONNECTIONS.equals(state)) {
             return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin login to " + adminUrl
-                    + " was refused too (" + SafeText.scrubUrls(failure.getMessage()) + "): only reserved slots are left, so the"
+                    + " was refused too (" + message + "): only reserved slots are left, so the"
                     + " admin role must be a superuser (PG16+: or a member of pg_use_reserved_connections)",
                     failure);
         }
         return ReclaimResult.failed(FailureCause.ADMIN_UNAVAILABLE, "the admin connection to " + adminUrl
                 + " could not be opened" + (state == null ? "" : " (SQLState " + state + ")") + ": "
-                + SafeText.scrubUrls(failure.getMessage()) + "; check pgreclaim.admin.url and that the server is reachable", failure);
+                + message + "; check pgreclaim.admin.url and that the server is reachable", failure);
     }
 
     private static ReclaimResult sqlFailure(SQLException failure) {
