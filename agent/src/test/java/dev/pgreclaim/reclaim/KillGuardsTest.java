@@ -207,6 +207,26 @@ class KillGuardsTest {
     }
   }
 
+  @Test
+  void guardsAreImmutable() {
+    int[] excluded = {1, 2};
+    int[] requesters = {3};
+    KillGuards guards = KillGuards.of(excluded, requesters, "db", true);
+    excluded[0] = 99;
+    requesters[0] = 99;
+    guards.excludedPids()[1] = 98;
+    KillGuards more = guards.excluding(7);
+    assertThat(guards.excludedPids()).containsExactly(1, 2);
+    assertThat(guards.requesterPids()).containsExactly(3);
+    assertThat(more.excludedPids()).containsExactly(1, 2, 7);
+    assertThat(more.requesterPids()).containsExactly(3);
+    assertThat(more.openDatabase()).isEqualTo("db");
+    assertThat(more.needServerSlot()).isTrue();
+    assertThat(KillGuards.of(null, null, null, false).excludedPids()).isEmpty();
+    assertThat(KillGuards.NONE.excluding(5).excludedPids()).containsExactly(5);
+    assertThat(KillGuards.NONE.excludedPids()).isEmpty();
+  }
+
   private static Properties properties(String... keyValues) {
     Properties properties = new Properties();
     for (int i = 0; i < keyValues.length; i += 2) {
