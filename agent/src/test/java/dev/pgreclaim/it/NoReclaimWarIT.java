@@ -49,6 +49,8 @@ class NoReclaimWarIT {
   static final int WAR_TRAFFIC_SECONDS = 220;
   static final int SINGLE_POOL_SECONDS = 90;
   static final Pattern DONE = Pattern.compile("DONE ok=(\\d+) failed=(\\d+)");
+  static final Pattern NOT_ACTED = Pattern.compile("pg-reclaim AUDIT not-acted ");
+  static final Pattern NOT_STARVING = Pattern.compile("MBEAN FailuresByCause=\\{[^}]*not-starving=(\\d+)");
 
   private static ExecutorService scenarios;
   private static Future<WarFigures> twoPools;
@@ -72,10 +74,13 @@ class NoReclaimWarIT {
     }
 
     String describe(String scenario) {
+      List<String> notActed = outputs.stream().map(o -> String.valueOf(count(NOT_ACTED, o))).toList();
+      List<String> notStarving = outputs.stream().map(o -> first(NOT_STARVING, o)).toList();
       return String.format(Locale.ROOT, "WAR scenario=%s jar=%s audited=%d vanished=%d judged_window=%.1fs"
-          + " audited_in_window=%d (%.2f/min) vanished_in_window=%d (%.2f/min) audited=%s vanished=%s", scenario,
-          agentJar(), audited.size(), vanished.size(), (judgedToMs - judgedFromMs) / 1000.0, auditedJudged(),
-          perMinute(auditedJudged()), vanishedJudged(), perMinute(vanishedJudged()), audited, vanished);
+          + " audited_in_window=%d (%.2f/min) vanished_in_window=%d (%.2f/min) not_acted_lines=%s"
+          + " mbean_not_starving=%s audited=%s vanished=%s", scenario, agentJar(), audited.size(), vanished.size(),
+          (judgedToMs - judgedFromMs) / 1000.0, auditedJudged(), perMinute(auditedJudged()), vanishedJudged(),
+          perMinute(vanishedJudged()), notActed, notStarving, audited, vanished);
     }
   }
 
@@ -139,6 +144,16 @@ class NoReclaimWarIT {
     if (scenarios != null) {
       scenarios.shutdownNow();
     }
+  }
+
+  static long count(Pattern pattern, String text) {
+    return pattern.matcher(text).results().count();
+  }
+
+  /** The first group of the first match, or "-" (e.g. an agent without that MBean key). */
+  static String first(Pattern pattern, String text) {
+    Matcher matcher = pattern.matcher(text);
+    return matcher.find() ? matcher.group(1) : "-";
   }
 
   private static void assertNoFailedBorrow(String output) {
