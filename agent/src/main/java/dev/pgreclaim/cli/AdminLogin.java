@@ -4,8 +4,8 @@ import dev.pgreclaim.policy.InvalidPolicyException;
 import dev.pgreclaim.policy.Policy;
 import dev.pgreclaim.policy.PolicyParser;
 import dev.pgreclaim.policy.Setting;
+import dev.pgreclaim.reclaim.AdminLoginProperties;
 import dev.pgreclaim.reclaim.SqlStates;
-import dev.pgreclaim.reclaim.VictimQuery;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Arrays;
@@ -144,12 +144,7 @@ final class AdminLogin {
 
     /** Logs in as the admin role, autocommit on, under the admin application name (never a victim itself). */
     static Connection open(NestedDriver driver, String url, String user, String password) throws CliException {
-        Properties properties = new Properties();
-        properties.setProperty("user", user);
-        if (password != null) {
-            properties.setProperty("password", password);
-        }
-        properties.setProperty("ApplicationName", VictimQuery.ADMIN_APPLICATION_NAME);
+        Properties properties = AdminLoginProperties.of(null, user, password);
         properties.setProperty("connectTimeout", "10");
         properties.setProperty("loginTimeout", "20");
         Connection connection;

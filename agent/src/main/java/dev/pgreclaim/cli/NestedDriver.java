@@ -24,7 +24,7 @@ final class NestedDriver implements AutoCloseable {
     static final String RESOURCE = "META-INF/pg-reclaim/postgresql.jar";
     private static final String DRIVER_CLASS = "org.postgresql.Driver";
 
-    /** pgjdbc logs through java.util.logging; the CLI reports failures itself. Strong reference: JUL keeps weak ones. */
+    /** pgjdbc logs through java.util.logging; the CLI reports failures itself. Strong ref: JUL keeps weak ones. */
     private static final Logger PGJDBC_LOG = Logger.getLogger("org.postgresql");
 
     private final File jar;

@@ -6,6 +6,8 @@ import dev.pgreclaim.policy.Setting;
 import dev.pgreclaim.policy.VictimRules;
 import dev.pgreclaim.reclaim.AdminCheck;
 import dev.pgreclaim.reclaim.AuditLine;
+import dev.pgreclaim.reclaim.KillGuards;
+import dev.pgreclaim.reclaim.NoVictim;
 import dev.pgreclaim.reclaim.ReclaimLock;
 import dev.pgreclaim.reclaim.SqlStates;
 import dev.pgreclaim.reclaim.Victim;
@@ -50,9 +52,10 @@ final class ReclaimCommand {
                 + "\n"
                 + "Terminates the longest-idle eligible sessions of role R with exactly the agent's victim rules:\n"
                 + "only 'idle' client backends of R, idle at least --min-idle, never superusers, never sessions\n"
-                + "holding an advisory lock, never pg-reclaim's own admin sessions, never sessions matching a\n"
-                + "protect pattern. Each session is re-checked by the statement that terminates it. Prints one\n"
-                + "audit line per terminated session, in the agent's format.\n"
+                + "holding an advisory lock, never LISTEN sessions, never pg-reclaim's own admin sessions, never\n"
+                + "sessions matching a protect pattern, never a session already signalled (still exiting). Each\n"
+                + "session is re-checked by the statement that terminates it. Prints one audit line per\n"
+                + "terminated session, in the agent's format.\n"
                 + "\n"
                 + "Options:\n"
                 + AdminLogin.connectionHelp()
@@ -117,7 +120,8 @@ final class ReclaimCommand {
     }
 
     private static void requireRole(Connection connection, String role) throws SQLException, CliException {
-        PreparedStatement statement = connection.prepareStatement("select 1 from pg_roles where rolname = ?");
+        PreparedStatement statement = connection.prepareStatement("select 1 from pg_catalog.pg_roles r"
+                + " where r.rolname OPERATOR(pg_catalog.=) cast(? as pg_catalog.text)");
         try {
             statement.setString(1, role);
             ResultSet rows = statement.executeQuery();
@@ -133,12 +137,12 @@ final class ReclaimCommand {
 
     private static int dryRun(Connection connection, PrintStream out, PrintStream err, VictimScope scope,
             VictimRules rules, int count, String user) throws SQLException, CliException {
-        List<Victim> victims = VictimQuery.candidates(connection, scope, rules, count);
+        List<Victim> victims = VictimQuery.candidates(connection, scope, rules, KillGuards.NONE, count);
         for (Victim victim : victims) {
             out.println("pg-reclaim DRY-RUN would terminate " + victim.describe());
         }
         if (victims.isEmpty()) {
-            return nothingToReclaim(connection, err, scope, rules, user);
+            return nothingToReclaim(connection, err, scope, rules, KillGuards.NONE, user);
         }
         err.println("pg-reclaim: dry run: " + victims.size() + " session(s) would be terminated, none was");
         return ExitCode.DONE;
@@ -150,12 +154,16 @@ final class ReclaimCommand {
                 + " longest-idle eligible session (min-idle " + Durations.format(rules.minIdleMillis()) + ")";
         ReclaimLock.acquire(connection, scope.role(), LOCK_TIMEOUT_MILLIS);
         int terminated = 0;
+        // Every pid signalled in this run is excluded from the next statement: one that outlasts the exit wait
+        // (many temporary tables to drop) still shows 'idle', and must not be reported twice.
+        KillGuards guards = KillGuards.NONE;
         try {
             for (int i = 0; i < count; i++) {
-                Victim victim = VictimQuery.terminateOne(connection, scope, rules);
+                Victim victim = VictimQuery.terminateOne(connection, scope, rules, guards);
                 if (victim == null) {
                     break;
                 }
+                guards = guards.excluding(victim.pid());
                 if (!victim.terminated()) {
                     err.println("pg-reclaim: pid " + victim.pid() + " exited by itself before the signal");
                     continue;
@@ -173,7 +181,7 @@ final class ReclaimCommand {
             }
         }
         if (terminated == 0) {
-            return nothingToReclaim(connection, err, scope, rules, user);
+            return nothingToReclaim(connection, err, scope, rules, guards, user);
         }
         if (terminated < count) {
             err.println("pg-reclaim: terminated " + terminated + " of " + count
@@ -192,17 +200,14 @@ final class ReclaimCommand {
 
     /** Why nothing was eligible; state hidden from the admin role is a privilege error, not an empty role. */
     private static int nothingToReclaim(Connection connection, PrintStream err, VictimScope scope, VictimRules rules,
-            String user) throws SQLException, CliException {
-        VictimQuery.Visibility seen = VictimQuery.visibility(connection, scope.role());
-        if (seen.hidden > 0) {
-            throw new CliException(ExitCode.ERROR, "the admin role " + user + " sees no state for " + seen.hidden
+            KillGuards guards, String user) throws SQLException, CliException {
+        NoVictim why = VictimQuery.whyNone(connection, scope, rules, guards);
+        if (why.reason() == NoVictim.Reason.STATE_HIDDEN) {
+            throw new CliException(ExitCode.ERROR, "the admin role " + user + " sees no state for " + why.hidden()
                     + " session(s) of role " + scope.role() + " (state hidden), so no session can be judged idle;"
                     + " GRANT pg_read_all_stats TO " + user);
         }
-        err.println("pg-reclaim: nothing to reclaim: no eligible session of " + scope + ": " + seen.sessions
-                + " session(s), " + seen.active + " active, " + seen.idle + " idle (a victim must be idle for at"
-                + " least " + Durations.format(rules.minIdleMillis()) + ", hold no advisory lock and match no protect"
-                + " pattern)");
+        err.println("pg-reclaim: nothing to reclaim: " + why.describe());
         return ExitCode.NOTHING_TO_RECLAIM;
     }
 

@@ -33,7 +33,7 @@ public final class Policy {
         this.adminPasswordSource = builder.adminPasswordSource;
         this.adminKeepAliveMillis = builder.adminKeepAliveMillis;
         this.victimRules = new VictimRules(builder.minIdleMillis, builder.protectApplications, builder.protectUsers,
-                builder.protectDatabases);
+                builder.protectDatabases, builder.protectListeners);
         this.maxAttempts = builder.maxAttempts;
         this.deadlineMillis = builder.deadlineMillis;
         this.budgetTerminations = builder.budgetTerminations;
@@ -121,7 +121,8 @@ public final class Policy {
         }
         line.append(" admin.url=").append(adminUrl == null ? "(same server as the refused open)" : adminUrl);
         line.append(" admin.user=").append(adminUser == null ? "(none)" : adminUser);
-        line.append(" admin.password=").append(adminPassword == null ? "(none: .pgpass)" : "****** (" + adminPasswordSource + ")");
+        line.append(" admin.password=")
+                .append(adminPassword == null ? "(none: .pgpass)" : "****** (" + adminPasswordSource + ")");
         line.append(" admin.keep-alive=").append(Durations.format(adminKeepAliveMillis));
         line.append(" min-idle=").append(Durations.format(victimRules.minIdleMillis()));
         line.append(" max-attempts=").append(maxAttempts);
@@ -130,6 +131,7 @@ public final class Policy {
         line.append(" protect.application-names=").append(victimRules.protectedApplications());
         line.append(" protect.users=").append(victimRules.protectedUsers());
         line.append(" protect.databases=").append(victimRules.protectedDatabases());
+        line.append(" protect.listeners=").append(victimRules.protectListeners());
         line.append(" self-check=").append(selfCheck);
         line.append(" jmx=").append(jmx);
         return line.toString();
@@ -147,6 +149,7 @@ public final class Policy {
         List<String> protectApplications = Collections.emptyList();
         List<String> protectUsers = Collections.emptyList();
         List<String> protectDatabases = Collections.emptyList();
+        boolean protectListeners = true;
         int maxAttempts;
         long deadlineMillis;
         int budgetTerminations;

@@ -103,6 +103,7 @@ public final class PolicyParser {
         builder.protectApplications = patterns(Setting.PROTECT_APPLICATIONS);
         builder.protectUsers = patterns(Setting.PROTECT_USERS);
         builder.protectDatabases = patterns(Setting.PROTECT_DATABASES);
+        builder.protectListeners = bool(Setting.PROTECT_LISTENERS);
         builder.selfCheck = bool(Setting.SELF_CHECK);
         builder.jmx = bool(Setting.JMX);
 

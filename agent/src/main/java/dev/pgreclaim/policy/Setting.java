@@ -42,6 +42,9 @@ public enum Setting {
             "Comma list of role-name patterns whose sessions are never terminated (the agent never acts for them)"),
     PROTECT_DATABASES("pgreclaim.protect.databases", "",
             "Comma list of database-name patterns whose sessions are never terminated"),
+    PROTECT_LISTENERS("pgreclaim.protect.listeners", "true",
+            "`true`: a session whose last statement was `LISTEN` is never terminated (it waits for notifications);"
+                    + " `false` allows it"),
     SELF_CHECK("pgreclaim.self-check", "false",
             "`true`: at start-up, on a background thread, log in as the admin role and check its privileges"),
     JMX("pgreclaim.jmx", "true",

@@ -14,9 +14,16 @@ public final class VictimRules {
     private final List<String> protectedApplications;
     private final List<String> protectedUsers;
     private final List<String> protectedDatabases;
+    private final boolean protectListeners;
 
+    /** Listeners protected (the default of {@code pgreclaim.protect.listeners}). */
     public VictimRules(long minIdleMillis, List<String> protectedApplications, List<String> protectedUsers,
             List<String> protectedDatabases) {
+        this(minIdleMillis, protectedApplications, protectedUsers, protectedDatabases, true);
+    }
+
+    public VictimRules(long minIdleMillis, List<String> protectedApplications, List<String> protectedUsers,
+            List<String> protectedDatabases, boolean protectListeners) {
         if (minIdleMillis < 0) {
             throw new IllegalArgumentException("min-idle must not be negative: " + minIdleMillis);
         }
@@ -24,6 +31,7 @@ public final class VictimRules {
         this.protectedApplications = copy(protectedApplications);
         this.protectedUsers = copy(protectedUsers);
         this.protectedDatabases = copy(protectedDatabases);
+        this.protectListeners = protectListeners;
     }
 
     private static List<String> copy(List<String> patterns) {
@@ -47,6 +55,14 @@ public final class VictimRules {
     /** Database-name patterns never terminated. */
     public List<String> protectedDatabases() {
         return protectedDatabases;
+    }
+
+    /**
+     * True: a session whose last statement was {@code LISTEN} is never terminated (it sits idle by design, and
+     * ending it silently loses notifications).
+     */
+    public boolean protectListeners() {
+        return protectListeners;
     }
 
     /** True when a role name matches a protected-user pattern (the agent then does not act for that role). */

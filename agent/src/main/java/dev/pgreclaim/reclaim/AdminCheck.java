@@ -10,22 +10,17 @@ import java.util.Properties;
 /** Checks that an admin role can do the agent's work: log in, read session state, signal backends. */
 public final class AdminCheck {
     private static final String PRIVILEGES = "select current_user, r.rolsuper,"
-            + " pg_has_role(current_user, 'pg_signal_backend', 'member') as can_signal,"
-            + " pg_has_role(current_user, 'pg_read_all_stats', 'member') as can_read_stats,"
-            + " current_setting('server_version') as version"
-            + " from pg_roles r where r.rolname = current_user";
+            + " pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'member') as can_signal,"
+            + " pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'member') as can_read_stats,"
+            + " pg_catalog.current_setting('server_version') as version"
+            + " from pg_catalog.pg_roles r where r.rolname OPERATOR(pg_catalog.=) current_user";
 
     private AdminCheck() {
     }
 
     /** Logs in through the given driver and returns a one-line report; throws SQLException with a clear message. */
     public static String run(Object driver, String url, String user, String password) throws SQLException {
-        Properties properties = new Properties();
-        properties.setProperty("user", user);
-        if (password != null) {
-            properties.setProperty("password", password);
-        }
-        properties.setProperty("ApplicationName", VictimQuery.ADMIN_APPLICATION_NAME);
+        Properties properties = AdminLoginProperties.of(null, user, password);
         properties.setProperty("loginTimeout", "5");
         ReentryGuard.enter();
         Connection connection;

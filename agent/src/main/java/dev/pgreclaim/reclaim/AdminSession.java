@@ -34,7 +34,16 @@ final class AdminSession {
     private final long keepAliveMillis;
     private Connection connection;
     private ScheduledFuture<?> pendingClose;
+    /**
+     * Changes with every acquire, release and close; a keep-alive close acts only when it still holds the current
+     * value, i.e. nothing used the session since the release that set it. Cancelling the pending close is not enough:
+     * a close that has already started waits for this session's lock while acquire holds it, and would then close the
+     * connection acquire has just handed out (or, after a second release, cut that release's keep-alive short).
+     */
+    private long closeToken;
     private boolean lastAcquireReused;
+    /** Test seam: runs on the closer thread when a keep-alive close starts, before it takes this session's lock. */
+    volatile Runnable beforeKeepAliveClose;
 
     AdminSession(String url, Properties baseProperties, String user, String password, long keepAliveMillis) {
         this.url = url;
@@ -50,6 +59,7 @@ final class AdminSession {
 
     /** A live connection whose network timeout ends by the deadline; opens one if needed. */
     synchronized Connection acquire(Object driver, long deadlineNanos) throws SQLException {
+        closeToken++;
         cancelPendingClose();
         long remainingMillis = Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000L);
         if (connection != null && connection.isClosed()) {
@@ -67,15 +77,7 @@ final class AdminSession {
         if (!(driver instanceof Driver)) {
             throw new SQLException("pg-reclaim: the intercepted driver is not a java.sql.Driver");
         }
-        Properties properties = new Properties();
-        for (String name : baseProperties.stringPropertyNames()) {
-            properties.setProperty(name, baseProperties.getProperty(name));
-        }
-        properties.setProperty("user", user);
-        if (password != null) {
-            properties.setProperty("password", password);
-        }
-        properties.setProperty("ApplicationName", VictimQuery.ADMIN_APPLICATION_NAME);
+        Properties properties = AdminLoginProperties.of(baseProperties, user, password);
         // loginTimeout takes fractional seconds in pgjdbc and bounds the whole login (TCP, TLS, auth);
         // connectTimeout (whole seconds) bounds the TCP connect of an unreachable host.
         properties.setProperty("loginTimeout", String.valueOf(Math.max(0.001, remainingMillis / 1000.0)));
@@ -103,6 +105,7 @@ final class AdminSession {
 
     /** After use: keep the session for the keep-alive time, or close it now (also when it may be unhealthy). */
     synchronized void release(boolean healthy) {
+        final long token = ++closeToken;
         if (!healthy || keepAliveMillis == 0) {
             close();
             return;
@@ -111,16 +114,21 @@ final class AdminSession {
         if (kept == null) {
             return;
         }
+        cancelPendingClose();
         pendingClose = closer().schedule(new Runnable() {
             @Override
             public void run() {
-                closeIfStill(kept);
+                Runnable hook = beforeKeepAliveClose;
+                if (hook != null) {
+                    hook.run();
+                }
+                closeIfStill(kept, token);
             }
         }, keepAliveMillis, TimeUnit.MILLISECONDS);
     }
 
-    private synchronized void closeIfStill(Connection kept) {
-        if (connection != kept) {
+    private synchronized void closeIfStill(Connection kept, long token) {
+        if (token != closeToken || connection != kept) {
             return;
         }
         connection = null;
@@ -137,6 +145,7 @@ final class AdminSession {
     }
 
     synchronized void close() {
+        closeToken++;
         cancelPendingClose();
         Connection open = connection;
         connection = null;
@@ -151,6 +160,16 @@ final class AdminSession {
         } catch (SQLException | RuntimeException ignored) {
             // Closing a broken admin connection: nothing left to do.
         }
+    }
+
+    /** Test seam: returns once every keep-alive close that has started or is due by now has finished. */
+    static void awaitCloser(long timeoutMillis) throws Exception {
+        closer().submit(new Runnable() {
+            @Override
+            public void run() {
+                // Nothing: the closer has one thread, so this runs after the closes queued before it.
+            }
+        }).get(timeoutMillis, TimeUnit.MILLISECONDS);
     }
 
     /** Creates the keep-alive scheduler (its thread starts with the first scheduled close). */

@@ -1,12 +1,33 @@
 package dev.pgreclaim.reclaim;
 
-/** TEMPORARY lead-side stub; replaced by the admin-SQL branch's implementation at merge. */
+import java.util.Arrays;
+
+/**
+ * What a kill must serve, checked by {@link VictimQuery} inside the statement that terminates (so at the moment of
+ * the kill, not a round trip earlier). Immutable.
+ *
+ * <ul>
+ * <li>{@code excludedPids}: pids this JVM (or CLI run) already signalled; never selected again, however slowly they
+ * exit.</li>
+ * <li>{@code requesterPids}: backend pids of the sessions the requesting application opened for this role on this
+ * server. When one of them is idle (waiting for its client), the requester is not starving: nothing is terminated.
+ * </li>
+ * <li>{@code openDatabase}: the database the refused open wants; when not null, a session is terminated only if that
+ * database then has room under its {@code datconnlimit}.</li>
+ * <li>{@code needServerSlot}: when true, a session is terminated only if a non-superuser retry then gets a
+ * non-reserved process slot.</li>
+ * </ul>
+ */
 public final class KillGuards {
-    public static final KillGuards NONE = new KillGuards(new int[0], new int[0], null, false);
-    final int[] excludedPids;
-    final int[] requesterPids;
-    final String openDatabase;
-    final boolean needServerSlot;
+    private static final int[] NO_PIDS = new int[0];
+
+    /** No guard: the victim rules alone decide. */
+    public static final KillGuards NONE = new KillGuards(NO_PIDS, NO_PIDS, null, false);
+
+    private final int[] excludedPids;
+    private final int[] requesterPids;
+    private final String openDatabase;
+    private final boolean needServerSlot;
 
     private KillGuards(int[] excludedPids, int[] requesterPids, String openDatabase, boolean needServerSlot) {
         this.excludedPids = excludedPids;
@@ -15,7 +36,59 @@ public final class KillGuards {
         this.needServerSlot = needServerSlot;
     }
 
-    public static KillGuards of(int[] excludedPids, int[] requesterPids, String openDatabase, boolean needServerSlot) {
-        return new KillGuards(excludedPids.clone(), requesterPids.clone(), openDatabase, needServerSlot);
+    /** Null arrays count as empty; the arrays are copied. */
+    public static KillGuards of(int[] excludedPids, int[] requesterPids, String openDatabase,
+            boolean needServerSlot) {
+        return new KillGuards(copy(excludedPids), copy(requesterPids), openDatabase, needServerSlot);
+    }
+
+    /** The same guards, with one more pid excluded. */
+    public KillGuards excluding(int pid) {
+        int[] more = Arrays.copyOf(excludedPids, excludedPids.length + 1);
+        more[excludedPids.length] = pid;
+        return new KillGuards(more, requesterPids, openDatabase, needServerSlot);
+    }
+
+    private static int[] copy(int[] pids) {
+        return pids == null || pids.length == 0 ? NO_PIDS : pids.clone();
+    }
+
+    public int[] excludedPids() {
+        return excludedPids.clone();
+    }
+
+    public int[] requesterPids() {
+        return requesterPids.clone();
+    }
+
+    /** The refused open's database, or null when the database limit is not checked. */
+    public String openDatabase() {
+        return openDatabase;
+    }
+
+    public boolean needServerSlot() {
+        return needServerSlot;
+    }
+
+    Integer[] excludedBoxed() {
+        return box(excludedPids);
+    }
+
+    Integer[] requestersBoxed() {
+        return box(requesterPids);
+    }
+
+    private static Integer[] box(int[] pids) {
+        Integer[] boxed = new Integer[pids.length];
+        for (int i = 0; i < pids.length; i++) {
+            boxed[i] = Integer.valueOf(pids[i]);
+        }
+        return boxed;
+    }
+
+    @Override
+    public String toString() {
+        return "excluded=" + Arrays.toString(excludedPids) + " requesters=" + Arrays.toString(requesterPids)
+                + " openDatabase=" + openDatabase + " needServerSlot=" + needServerSlot;
     }
 }

@@ -90,6 +90,11 @@ public final class OpenAttempt {
             lastFailure = thrown;
             Refusal again = Refusal.classify(thrown);
             if (again == null) {
+                if (System.nanoTime() >= deadlineNanos && isConnectionFailure(thrown)) {
+                    // The retry ran out of the time the agent gave it (the caller's login timeout, or the bound of
+                    // one retry): a time-out the agent caused, so the caller gets its first refusal back.
+                    return giveUp(FailureCause.DEADLINE, "the retry ran out of time: " + thrown, null);
+                }
                 return giveUp(FailureCause.RETRY_FAILED, "a retry failed with another error: " + thrown, thrown);
             }
             if (again.kind() != refusal.kind() && !switchTo(again)) {
@@ -107,6 +112,13 @@ public final class OpenAttempt {
         if (attempts >= reclaimer.policy().maxAttempts()) {
             return giveUp(FailureCause.MAX_ATTEMPTS, "each of " + attempts + " terminations was followed by"
                     + " another refusal (the freed slots were taken by other sessions)", null);
+        }
+        if (callerDeadlineNanos != Long.MAX_VALUE && callerDeadlineNanos - now < firstLoginNanos / 2) {
+            // A retry authenticates in full, as the refused login did (which may have been slower only when it was
+            // the JVM's first): a termination whose retry cannot finish within the caller's loginTimeout would free
+            // a slot for nobody.
+            return giveUp(FailureCause.DEADLINE, "too little of the caller's loginTimeout is left for a retry (the"
+                    + " refused login took " + firstLoginNanos / 1_000_000L + " ms)", null);
         }
         metrics.reclaimAttempted();
         ReclaimResult result = site.reclaim(driver, scope, reclaimer.policy().victimRules(), deadlineNanos,
@@ -208,6 +220,11 @@ public final class OpenAttempt {
             AgentLog.warnOnce("give-up:" + cause + ":" + site.adminUrl() + ":" + scope.role(), "{}", summary);
         }
         return false;
+    }
+
+    private static boolean isConnectionFailure(Throwable thrown) {
+        String state = thrown instanceof SQLException ? ((SQLException) thrown).getSQLState() : null;
+        return state != null && state.startsWith("08");
     }
 
     private static void suppress(Throwable onto, Throwable suppressed) {

@@ -16,9 +16,13 @@ public final class ReclaimLock {
     /** First key of the two-int advisory lock: "pgrc". */
     static final int NAMESPACE = 0x70677263;
 
-    private static final String ACQUIRE =
-            "select set_config('lock_timeout', ?, false), pg_advisory_lock(?, hashtext(?))";
-    private static final String RELEASE = "select pg_advisory_unlock(?, hashtext(?))";
+    // Schema-qualified with parameters cast to catalog types: the admin session may be in a database whose owner
+    // planted a hashtext(varchar) or set_config(varchar, varchar, boolean) that would otherwise match better.
+    private static final String ACQUIRE = "select pg_catalog.set_config('lock_timeout', cast(? as pg_catalog.text),"
+            + " false), pg_catalog.pg_advisory_lock(cast(? as pg_catalog.int4),"
+            + " pg_catalog.hashtext(cast(? as pg_catalog.text)))";
+    private static final String RELEASE = "select pg_catalog.pg_advisory_unlock(cast(? as pg_catalog.int4),"
+            + " pg_catalog.hashtext(cast(? as pg_catalog.text)))";
 
     private ReclaimLock() {
     }

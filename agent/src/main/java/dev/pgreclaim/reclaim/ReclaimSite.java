@@ -217,20 +217,23 @@ final class ReclaimSite {
 
     private ReclaimResult explainNoVictim(Connection connection, VictimScope scope, VictimRules rules,
             KillGuards guards) throws SQLException {
-        VictimQuery.NoVictim why = VictimQuery.whyNone(connection, scope, rules, guards);
-        if (why.hidden() > 0) {
-            return ReclaimResult.failed(FailureCause.STATE_HIDDEN, "the admin role sees no state for " + why.hidden()
-                    + " session(s) of role " + role + "; grant it pg_read_all_stats (GRANT pg_read_all_stats TO <admin>)",
-                    null);
+        NoVictim why = VictimQuery.whyNone(connection, scope, rules, guards);
+        FailureCause cause;
+        switch (why.reason()) {
+            case REQUESTER_NOT_STARVING:
+                cause = FailureCause.NOT_STARVING;
+                break;
+            case STATE_HIDDEN:
+                cause = FailureCause.STATE_HIDDEN;
+                break;
+            case DATABASE_FULL:
+            case SERVER_FULL:
+                cause = FailureCause.OTHER_LIMIT_FULL;
+                break;
+            default:
+                cause = FailureCause.NO_VICTIM;
         }
-        if (why.requesterIdle() > 0) {
-            return ReclaimResult.failed(FailureCause.NOT_STARVING, why.describe(), null);
-        }
-        if (why.otherLimitFull()) {
-            return ReclaimResult.failed(FailureCause.OTHER_LIMIT_FULL, why.describe(), null);
-        }
-        return ReclaimResult.failed(FailureCause.NO_VICTIM, "no eligible session of " + scope + ": "
-                + why.describe(), null);
+        return ReclaimResult.failed(cause, why.describe(), null);
     }
 
     /** SQLState class 08 (connection exception) or 57P01-57P03 (the server is shutting down or restarting). */

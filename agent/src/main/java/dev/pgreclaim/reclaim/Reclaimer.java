@@ -142,7 +142,8 @@ public final class Reclaimer {
 
     /** Victims come from the refused role's sessions; a database limit narrows them to that database. */
     static VictimScope scopeFor(LimitKind kind, String role, ConnectTarget target) {
-        return kind == LimitKind.DATABASE ? VictimScope.roleInDatabase(role, target.database()) : VictimScope.role(role);
+        return kind == LimitKind.DATABASE ? VictimScope.roleInDatabase(role, target.database())
+                : VictimScope.role(role);
     }
 
     ReclaimSite siteFor(ConnectTarget target, String role, LimitKind kind) {

@@ -14,95 +14,216 @@ import java.util.List;
 /**
  * The only place that knows the SQL of victim selection. Used by the agent and the CLI alike.
  *
- * <p>Selection and termination are one statement, so the state and idle age are checked at the moment of the kill,
- * not a round trip earlier. The window that remains (a session that starts a statement between the check and the
- * signal's arrival) cannot be closed from another session; the minimum idle age makes it unlikely. The statement
- * must run in autocommit: {@code pg_stat_activity} is a snapshot taken once per transaction.
+ * <p>Selection and termination are one statement, so the state, the idle age and every {@link KillGuards guard} are
+ * checked at the moment of the kill, not a round trip earlier. The window that remains (a session that starts a
+ * statement between the check and the signal's arrival) cannot be closed from another session; the minimum idle age
+ * makes it unlikely. The statement must run in autocommit: {@code pg_stat_activity} is a snapshot taken once per
+ * transaction.
  *
  * <p>Never a victim: anything but a {@code client backend}; any state but {@code idle} (so never {@code active},
  * {@code idle in transaction}, aborted or not, and never NULL, which is what a role without
- * {@code pg_read_all_stats} sees); sessions idle for less than the minimum; superuser sessions; sessions holding a
- * session-level advisory lock (ending them would silently release leader-election or migration locks); the admin
- * session itself; sessions matching a protect pattern; other roles' sessions.
+ * {@code pg_read_all_stats} sees); a session not waiting for its client ({@code ClientRead}): one already signalled
+ * wakes from that wait and keeps {@code idle} while it exits; sessions idle for less than the minimum; superuser
+ * sessions; sessions holding a session-level advisory lock (ending them would silently release leader-election or
+ * migration locks); sessions whose last statement was {@code LISTEN} (unless allowed); the admin session itself;
+ * sessions matching a protect pattern; other roles' sessions.
+ *
+ * <p>The admin role runs this in databases the application role may own, so every function, operator, cast type
+ * and relation is schema-qualified to {@code pg_catalog} (operators as {@code OPERATOR(pg_catalog.=)}, which binds
+ * as tightly as any other operator: hence the parentheses), besides the search path pinned at login
+ * ({@link AdminLoginProperties}). No {@code IN}, {@code LIKE}, {@code BETWEEN}, {@code NULLIF} or
+ * {@code IS DISTINCT FROM}: they look their operator up by name. Parameters are cast to {@code pg_catalog} types,
+ * since pgjdbc binds strings as {@code varchar}.
  */
 public final class VictimQuery {
     /** application_name of the agent's and CLI's own admin sessions; never a victim, whatever the role. */
     public static final String ADMIN_APPLICATION_NAME = "pg-reclaim-admin";
 
-    private static final String CANDIDATES = "select v.pid, v.usename, v.datname, v.application_name,"
-            + " coalesce(host(v.client_addr), 'local') as client,"
-            + " coalesce(v.client_port, -1) as client_port,"
-            + " greatest(0, (extract(epoch from (clock_timestamp() - v.state_change)) * 1000)::bigint) as idle_ms,"
-            + " %s as terminated"
-            + " from (select a.pid, a.usename, a.datname, a.application_name, a.client_addr, a.client_port,"
-            + " a.state_change"
-            + "   from pg_stat_activity a"
-            + "   where a.backend_type = 'client backend'"
-            + "     and a.usename = ?"
-            + "     and a.state = 'idle'"
-            + "     and a.state_change <= clock_timestamp() - (? * interval '1 millisecond')"
-            + "     and a.pid <> pg_backend_pid()"
-            + "     and (cast(? as text) is null or a.datname = ?)"
-            + "     and coalesce(a.application_name, '') <> '" + ADMIN_APPLICATION_NAME + "'"
-            + "     and not (coalesce(a.application_name, '') like any (cast(? as text[])))"
-            + "     and not (coalesce(a.datname, '') like any (cast(? as text[])))"
-            + "     and not (a.usename like any (cast(? as text[])))"
-            + "     and not exists (select 1 from pg_roles r where r.oid = a.usesysid and r.rolsuper)"
-            + "     and not exists (select 1 from pg_locks l where l.pid = a.pid and l.locktype = 'advisory')"
-            + "   order by a.state_change, a.pid"
-            + "   limit ?) v"
-            + " order by v.state_change, v.pid";
+    private static final String EQ = " OPERATOR(pg_catalog.=) ";
+    private static final String NE = " OPERATOR(pg_catalog.<>) ";
+    private static final String LT = " OPERATOR(pg_catalog.<) ";
+    private static final String LE = " OPERATOR(pg_catalog.<=) ";
+    private static final String GE = " OPERATOR(pg_catalog.>=) ";
+    private static final String MINUS = " OPERATOR(pg_catalog.-) ";
+    private static final String TIMES = " OPERATOR(pg_catalog.*) ";
+    private static final String LIKE = " OPERATOR(pg_catalog.~~) ";
+    private static final String MATCHES_CI = " OPERATOR(pg_catalog.~*) ";
+    private static final String COUNT = "pg_catalog.count(*)";
 
-    /** Terminates at most one session (limit 1 in the subquery, so the function runs once). */
-    private static final String TERMINATE_ONE = String.format(CANDIDATES, "pg_terminate_backend(v.pid)");
-    /** The same selection, killing nothing: observe mode and dry runs. */
-    private static final String SELECT_ONLY = String.format(CANDIDATES, "false");
-
-    private static final String VISIBILITY = "select count(*) as sessions,"
-            + " count(*) filter (where a.state is null) as hidden,"
-            + " count(*) filter (where a.state = 'idle') as idle,"
-            + " count(*) filter (where a.state = 'active') as active"
+    /** One row of parameters, then the sets every statement shares; all from one pg_stat_activity snapshot. */
+    private static final String SETS = "with p as (select"
+            + " cast(? as pg_catalog.text) as role,"
+            + " cast(? as pg_catalog.int8) as min_idle_ms,"
+            + " cast(? as pg_catalog.text) as scope_db,"
+            + " cast(? as pg_catalog.text[]) as protect_apps,"
+            + " cast(? as pg_catalog.text[]) as protect_dbs,"
+            + " cast(? as pg_catalog.text[]) as protect_users,"
+            + " cast(? as pg_catalog.bool) as protect_listeners,"
+            + " cast(? as pg_catalog.int4[]) as excluded,"
+            + " cast(? as pg_catalog.int4[]) as requesters,"
+            + " cast(? as pg_catalog.text) as open_db,"
+            + " cast(? as pg_catalog.bool) as need_slot),"
+            + " a as (select s.pid, s.usesysid, s.usename, s.datid, s.datname, s.application_name, s.client_addr,"
+            + "   s.client_port, s.backend_type, s.state, s.state_change, s.wait_event_type, s.wait_event, s.query"
+            + "   from pg_catalog.pg_stat_activity s),"
             // Without pg_read_all_stats (or membership in the role) backend_type is NULL as well as state (PG15
-            // pg_stat_get_activity): a backend_type filter alone would count nothing and hide the real reason.
-            + " from pg_stat_activity a where coalesce(a.backend_type, 'client backend') = 'client backend'"
-            + " and a.usename = ?"
-            + " and a.pid <> pg_backend_pid()";
+            // pg_stat_get_activity): such rows are kept here so they can be counted as hidden.
+            + " mine as (select a.* from a, p"
+            + "   where (a.backend_type is null or a.backend_type" + EQ + "'client backend')"
+            + "     and a.usename" + EQ + "p.role"
+            + "     and a.pid" + NE + "pg_catalog.pg_backend_pid()"
+            + "     and (p.scope_db is null or a.datname" + EQ + "p.scope_db)),"
+            + " idle as (select m.* from mine m, p"
+            + "   where m.backend_type" + EQ + "'client backend'"
+            + "     and m.state" + EQ + "'idle'"
+            + "     and m.state_change" + LE + "(pg_catalog.clock_timestamp()" + MINUS
+            + "(cast(p.min_idle_ms as pg_catalog.float8)" + TIMES + "cast('1 millisecond' as pg_catalog.interval)))"
+            + "     and coalesce(m.application_name, '')" + NE + "'" + ADMIN_APPLICATION_NAME + "'"
+            + "     and not (coalesce(m.application_name, '')" + LIKE + "any (p.protect_apps))"
+            + "     and not (coalesce(m.datname, '')" + LIKE + "any (p.protect_dbs))"
+            + "     and not (m.usename" + LIKE + "any (p.protect_users))"
+            + "     and not exists (select 1 from pg_catalog.pg_roles r"
+            + "       where r.oid" + EQ + "m.usesysid and r.rolsuper)"
+            + "     and not exists (select 1 from pg_catalog.pg_locks l"
+            + "       where l.pid" + EQ + "m.pid and l.locktype" + EQ + "'advisory')),"
+            // Last statement LISTEN: idle by design. No backslash in the pattern: standard_conforming_strings may be
+            // off for this database.
+            + " listening as (select i.pid from idle i, p"
+            + "   where p.protect_listeners and coalesce(i.query, '')" + MATCHES_CI
+            + "'^[[:space:]]*listen[[:space:]]'),"
+            + " eligible as (select i.* from idle i where not exists (select 1 from listening n"
+            + "   where n.pid" + EQ + "i.pid)),"
+            // A signalled backend leaves ClientRead as soon as it wakes, but stays 'idle' while it exits (dropping
+            // its temporary tables, say): so neither this caller, another JVM nor the CLI picks it twice.
+            + " ready as (select e.* from eligible e, p"
+            + "   where e.wait_event_type" + EQ + "'Client' and e.wait_event" + EQ + "'ClientRead'"
+            + "     and not (e.pid" + EQ + "any (p.excluded))),"
+            + " requester as (select " + COUNT + " as idle from a, p"
+            + "   where a.pid" + EQ + "any (p.requesters) and a.usename" + EQ + "p.role"
+            + "     and a.backend_type" + EQ + "'client backend' and a.state" + EQ + "'idle'"
+            + "     and a.wait_event" + EQ + "'ClientRead'),"
+            // As CountDBConnections (12-17): every backend of the database but background workers (client
+            // backends, autovacuum workers, walsenders); hidden rows count too. The refused backend counts itself,
+            // so the open gets in when fewer than datconnlimit remain after the kill.
+            + " db as (select d.datname, d.datconnlimit as lim, (select " + COUNT + " from a"
+            + "     where a.datid" + EQ + "d.oid and (a.backend_type is null"
+            + "       or a.backend_type" + EQ + "'client backend' or a.backend_type" + EQ + "'autovacuum worker'"
+            + "       or a.backend_type" + EQ + "'walsender')) as used"
+            + "   from pg_catalog.pg_database d, p where d.datname" + EQ + "p.open_db),"
+            // A non-superuser gets in while max_connections - reserved slots are not all taken by client backends
+            // (InitPostgres: HaveNFreeProcs); this admin session holds one of them too.
+            + " srv as (select (select " + COUNT + " from a where a.backend_type" + EQ + "'client backend') as used,"
+            + "   cast(pg_catalog.current_setting('max_connections') as pg_catalog.int4)" + MINUS
+            + "   cast(pg_catalog.current_setting('superuser_reserved_connections') as pg_catalog.int4)" + MINUS
+            + "   coalesce(cast(pg_catalog.current_setting('reserved_connections', true) as pg_catalog.int4), 0)"
+            + "   as usable)";
 
-    private static final String STILL_THERE = "select count(*) from pg_stat_activity where pid = ?";
+    private static final String VICTIMS = SETS + ", pick as (select e.* from ready e, p, srv, requester"
+            + "   where requester.idle" + EQ + "0"
+            + "     and (not p.need_slot or (srv.used" + MINUS + "1)" + LT + "srv.usable)"
+            // a victim in the open's database frees a slot there too; one elsewhere does not
+            + "     and (p.open_db is null or not exists (select 1 from db)"
+            + "       or exists (select 1 from db where db.lim" + EQ + "-1"
+            + "         or (db.used" + MINUS + "(case when e.datname" + EQ + "db.datname then 1 else 0 end))"
+            + LT + "db.lim))"
+            + "   order by e.state_change, e.pid"
+            + "   limit ?)"
+            + " select v.pid, v.usename, v.datname, v.application_name,"
+            + " coalesce(pg_catalog.host(v.client_addr), 'local') as client,"
+            + " coalesce(v.client_port, -1) as client_port,"
+            + " greatest(0, cast(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()" + MINUS
+            + "v.state_change)" + TIMES + "cast(1000 as pg_catalog.float8) as pg_catalog.int8)) as idle_ms,"
+            + " %s as terminated"
+            + " from pick v order by v.state_change, v.pid";
+
+    /** Terminates at most one session (limit 1 in the set, so the function runs once). */
+    private static final String TERMINATE_ONE = String.format(VICTIMS, "pg_catalog.pg_terminate_backend(v.pid)");
+    /** The same selection, killing nothing: observe mode and dry runs. */
+    private static final String SELECT_ONLY = String.format(VICTIMS, "false");
+
+    private static final String WHY_NONE = SETS + " select"
+            + " (select " + COUNT + " from mine) as sessions,"
+            + " (select " + COUNT + " from mine where mine.state is null) as hidden,"
+            + " (select " + COUNT + " from mine where mine.state" + EQ + "'idle') as idle,"
+            + " (select " + COUNT + " from mine where mine.state" + EQ + "'active') as active,"
+            + " (select " + COUNT + " from listening) as listeners,"
+            + " (select " + COUNT + " from eligible) as eligible,"
+            + " (select " + COUNT + " from ready) as ready,"
+            + " (select requester.idle from requester) as requester_idle,"
+            + " (select db.datname from db) as open_db,"
+            + " (select db.lim from db) as db_limit,"
+            + " (select db.used from db) as db_used,"
+            // the database refuses when no ready session, once ended, leaves it room
+            + " coalesce((select db.lim" + NE + "-1 and not exists (select 1 from ready e"
+            + "   where (db.used" + MINUS + "(case when e.datname" + EQ + "db.datname then 1 else 0 end))" + LT
+            + "db.lim) and (db.used" + GE + "db.lim or exists (select 1 from ready))"
+            + "   from db), false) as db_refuses,"
+            + " (select srv.used from srv) as slots_used,"
+            + " (select srv.usable from srv) as slots_usable,"
+            + " (select p.need_slot and (srv.used" + MINUS + "(case when exists (select 1 from ready) then 1 else 0"
+            + "   end))" + GE + "srv.usable from p, srv) as server_refuses"
+            + " from p";
+
+    private static final String STILL_THERE = "select " + COUNT + " from pg_catalog.pg_stat_activity a"
+            + " where a.pid" + EQ + "cast(? as pg_catalog.int4)";
 
     private VictimQuery() {
     }
 
-    /** Selects and terminates the longest-idle eligible session; null when there is none. */
-    public static Victim terminateOne(Connection admin, VictimScope scope, VictimRules rules) throws SQLException {
-        List<Victim> victims = run(admin, TERMINATE_ONE, scope, rules, 1);
+    /** Selects and terminates the longest-idle eligible session the guards allow; null when there is none. */
+    public static Victim terminateOne(Connection admin, VictimScope scope, VictimRules rules, KillGuards guards)
+            throws SQLException {
+        List<Victim> victims = victims(admin, TERMINATE_ONE, scope, rules, guards, 1);
         return victims.isEmpty() ? null : victims.get(0);
     }
 
-    /** The eligible sessions, longest idle first, without terminating any. */
-    public static List<Victim> candidates(Connection admin, VictimScope scope, VictimRules rules, int limit)
-            throws SQLException {
-        return run(admin, SELECT_ONLY, scope, rules, limit);
+    /** {@link #terminateOne(Connection, VictimScope, VictimRules, KillGuards)} with {@link KillGuards#NONE}. */
+    public static Victim terminateOne(Connection admin, VictimScope scope, VictimRules rules) throws SQLException {
+        return terminateOne(admin, scope, rules, KillGuards.NONE);
     }
 
-    private static List<Victim> run(Connection admin, String sql, VictimScope scope, VictimRules rules, int limit)
+    /** The sessions {@link #terminateOne} could take, longest idle first, without terminating any. */
+    public static List<Victim> candidates(Connection admin, VictimScope scope, VictimRules rules, KillGuards guards,
+            int limit) throws SQLException {
+        return victims(admin, SELECT_ONLY, scope, rules, guards, limit);
+    }
+
+    /** {@link #candidates(Connection, VictimScope, VictimRules, KillGuards, int)} with {@link KillGuards#NONE}. */
+    public static List<Victim> candidates(Connection admin, VictimScope scope, VictimRules rules, int limit)
             throws SQLException {
+        return candidates(admin, scope, rules, KillGuards.NONE, limit);
+    }
+
+    /** Why {@link #terminateOne} finds (or would find) no session, in one statement. */
+    public static NoVictim whyNone(Connection admin, VictimScope scope, VictimRules rules, KillGuards guards)
+            throws SQLException {
+        PreparedStatement statement = admin.prepareStatement(WHY_NONE);
+        try {
+            bind(admin, statement, scope, rules, guards);
+            ResultSet rows = statement.executeQuery();
+            try {
+                rows.next();
+                int dbLimit = rows.getInt("db_limit");
+                int dbUsed = rows.getInt("db_used");
+                return new NoVictim(scope, rules, rows.getInt("sessions"), rows.getInt("hidden"),
+                        rows.getInt("idle"), rows.getInt("active"), rows.getInt("listeners"),
+                        rows.getInt("eligible"), rows.getInt("ready"), rows.getInt("requester_idle"),
+                        rows.getBoolean("db_refuses") ? rows.getString("open_db") : null, dbLimit, dbUsed,
+                        rows.getBoolean("server_refuses"), rows.getInt("slots_used"), rows.getInt("slots_usable"));
+            } finally {
+                rows.close();
+            }
+        } finally {
+            statement.close();
+        }
+    }
+
+    private static List<Victim> victims(Connection admin, String sql, VictimScope scope, VictimRules rules,
+            KillGuards guards, int limit) throws SQLException {
         PreparedStatement statement = admin.prepareStatement(sql);
         try {
-            int i = 1;
-            statement.setString(i++, scope.role());
-            statement.setLong(i++, rules.minIdleMillis());
-            if (scope.database() == null) {
-                statement.setNull(i++, Types.VARCHAR);
-                statement.setNull(i++, Types.VARCHAR);
-            } else {
-                statement.setString(i++, scope.database());
-                statement.setString(i++, scope.database());
-            }
-            statement.setArray(i++, likeArray(admin, rules.protectedApplications()));
-            statement.setArray(i++, likeArray(admin, rules.protectedDatabases()));
-            statement.setArray(i++, likeArray(admin, rules.protectedUsers()));
-            statement.setInt(i, limit);
+            int next = bind(admin, statement, scope, rules, guards);
+            statement.setInt(next, limit);
             ResultSet rows = statement.executeQuery();
             try {
                 List<Victim> victims = new ArrayList<Victim>();
@@ -120,79 +241,38 @@ public final class VictimQuery {
         }
     }
 
+    /** Binds the parameter row of {@link #SETS}; returns the next parameter index. */
+    private static int bind(Connection admin, PreparedStatement statement, VictimScope scope, VictimRules rules,
+            KillGuards guards) throws SQLException {
+        int i = 1;
+        statement.setString(i++, scope.role());
+        statement.setLong(i++, rules.minIdleMillis());
+        setText(statement, i++, scope.database());
+        statement.setArray(i++, likeArray(admin, rules.protectedApplications()));
+        statement.setArray(i++, likeArray(admin, rules.protectedDatabases()));
+        statement.setArray(i++, likeArray(admin, rules.protectedUsers()));
+        statement.setBoolean(i++, rules.protectListeners());
+        statement.setArray(i++, admin.createArrayOf("int4", guards.excludedBoxed()));
+        statement.setArray(i++, admin.createArrayOf("int4", guards.requestersBoxed()));
+        setText(statement, i++, guards.openDatabase());
+        statement.setBoolean(i++, guards.needServerSlot());
+        return i;
+    }
+
+    private static void setText(PreparedStatement statement, int index, String value) throws SQLException {
+        if (value == null) {
+            statement.setNull(index, Types.VARCHAR);
+        } else {
+            statement.setString(index, value);
+        }
+    }
+
     private static Array likeArray(Connection admin, List<String> globs) throws SQLException {
         String[] like = new String[globs.size()];
         for (int i = 0; i < like.length; i++) {
             like[i] = Globs.toLike(globs.get(i));
         }
         return admin.createArrayOf("text", like);
-    }
-
-    /** TEMPORARY lead-side stub overloads; replaced at merge. */
-    public static Victim terminateOne(Connection admin, VictimScope scope, VictimRules rules, KillGuards guards)
-            throws SQLException {
-        return terminateOne(admin, scope, rules);
-    }
-
-    public static List<Victim> candidates(Connection admin, VictimScope scope, VictimRules rules, KillGuards guards,
-            int limit) throws SQLException {
-        return candidates(admin, scope, rules, limit);
-    }
-
-    public static NoVictim whyNone(Connection admin, VictimScope scope, VictimRules rules, KillGuards guards)
-            throws SQLException {
-        Visibility seen = visibility(admin, scope.role());
-        return new NoVictim(seen.hidden, 0, false, seen.sessions + " session(s), " + seen.active + " active, "
-                + seen.idle + " idle");
-    }
-
-    /** TEMPORARY stub. */
-    public static final class NoVictim {
-        private final int hidden;
-        private final int requesterIdle;
-        private final boolean otherLimitFull;
-        private final String description;
-
-        NoVictim(int hidden, int requesterIdle, boolean otherLimitFull, String description) {
-            this.hidden = hidden;
-            this.requesterIdle = requesterIdle;
-            this.otherLimitFull = otherLimitFull;
-            this.description = description;
-        }
-
-        public int hidden() {
-            return hidden;
-        }
-
-        public int requesterIdle() {
-            return requesterIdle;
-        }
-
-        public boolean otherLimitFull() {
-            return otherLimitFull;
-        }
-
-        public String describe() {
-            return description;
-        }
-    }
-
-    /** How the role's sessions look to the admin role; used to explain why no victim was found. */
-    public static Visibility visibility(Connection admin, String role) throws SQLException {
-        PreparedStatement statement = admin.prepareStatement(VISIBILITY);
-        try {
-            statement.setString(1, role);
-            ResultSet rows = statement.executeQuery();
-            try {
-                rows.next();
-                return new Visibility(rows.getInt("sessions"), rows.getInt("hidden"), rows.getInt("idle"),
-                        rows.getInt("active"));
-            } finally {
-                rows.close();
-            }
-        } finally {
-            statement.close();
-        }
     }
 
     /** True while the backend still shows in {@code pg_stat_activity} (autocommit: a fresh snapshot each call). */
@@ -208,22 +288,6 @@ public final class VictimQuery {
             }
         } finally {
             statement.close();
-        }
-    }
-
-    /** Counts of a role's client sessions as the admin role sees them. */
-    public static final class Visibility {
-        public final int sessions;
-        /** Sessions whose state is NULL: the admin role lacks pg_read_all_stats (or membership in the role). */
-        public final int hidden;
-        public final int idle;
-        public final int active;
-
-        Visibility(int sessions, int hidden, int idle, int active) {
-            this.sessions = sessions;
-            this.hidden = hidden;
-            this.idle = idle;
-            this.active = active;
         }
     }
 }

@@ -118,7 +118,8 @@ class CompatibilityIT {
       Thread.sleep(300);
       List<String> args = new ArrayList<>(List.of(seed.url(), seed.role(), how, loader));
       args.addAll(driverJars);
-      ForkedJvm.Result result = run.mainClass(CompatApp.class.getName()).terminating(seed).property("compat.mbean", "true").run(args.toArray(new String[0]));
+      ForkedJvm.Result result = run.mainClass(CompatApp.class.getName()).terminating(seed)
+          .property("compat.mbean", "true").run(args.toArray(new String[0]));
       System.out.println(result);
 
       assertThat(result.stdout()).as(result.toString()).contains("CONNECTED backend_pid=");

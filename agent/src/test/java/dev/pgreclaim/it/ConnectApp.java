@@ -12,7 +12,8 @@ import java.util.Properties;
  * reports the outcome on stdout. Password from env APP_PASSWORD, never on the command line.
  *
  * <p>Args: {@code url user [drivermanager|datasource|logintimeout]}. Prints {@code CONNECTED backend_pid=N} (exit 0)
- * or {@code FAILED sqlstate=S class=C message=M} plus one {@code SUPPRESSED ...} line per suppressed exception (exit 1).
+ * or {@code FAILED sqlstate=S class=C message=M} plus one {@code SUPPRESSED ...} line per suppressed exception
+ * (exit 1).
  */
 public final class ConnectApp {
   private ConnectApp() {}

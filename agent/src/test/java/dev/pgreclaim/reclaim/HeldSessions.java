@@ -102,7 +102,8 @@ public final class HeldSessions implements AutoCloseable {
 
   public boolean alive(int pid) throws SQLException {
     try (Connection superuser = server.connectAsSuperuser("postgres");
-        PreparedStatement statement = superuser.prepareStatement("select count(*) from pg_stat_activity where pid = ?")) {
+        PreparedStatement statement =
+            superuser.prepareStatement("select count(*) from pg_stat_activity where pid = ?")) {
       statement.setInt(1, pid);
       try (ResultSet rows = statement.executeQuery()) {
         rows.next();

@@ -22,7 +22,8 @@ public final class IdleHolderMain {
 
   public static void main(String[] args) throws Exception {
     if (args.length < 3) {
-      System.err.println("usage: IdleHolderMain <url> <user> <IDLE|IDLE_IN_TRANSACTION|ADVISORY_LOCK|ACTIVE> [applicationName]");
+      System.err.println(
+          "usage: IdleHolderMain <url> <user> <IDLE|IDLE_IN_TRANSACTION|ADVISORY_LOCK|ACTIVE> [applicationName]");
       System.exit(2);
     }
     String url = args[0];

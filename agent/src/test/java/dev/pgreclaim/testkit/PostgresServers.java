@@ -88,7 +88,8 @@ public final class PostgresServers {
 
     if (mode.equals("external") || (mode.equals("auto") && url != null)) {
       if (url == null) {
-        throw new IllegalStateException("pgreclaim.test.server=external but pgreclaim.test.url / PGRECLAIM_TEST_URL is not set");
+        throw new IllegalStateException(
+            "pgreclaim.test.server=external but pgreclaim.test.url / PGRECLAIM_TEST_URL is not set");
       }
       if (isPrivate) {
         throw new TestAbortedException("startPrivate() is not supported with an external server (" + url + ")");

@@ -5,7 +5,9 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Properties;
 
-/** Per-test scenario objects: an application role with a connection limit, its database, and a least-privilege admin. */
+/**
+ * Per-test scenario objects: an application role with a connection limit, its database, and a least-privilege admin.
+ */
 public final class TestDatabase {
 
   private TestDatabase() {}

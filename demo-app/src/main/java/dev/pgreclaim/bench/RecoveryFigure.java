@@ -10,7 +10,8 @@ import java.util.regex.Pattern;
 
 /** Figure 2, recovery latency: see {@link RecoveryApp}. */
 final class RecoveryFigure {
-    private static final Pattern RECOVERED = Pattern.compile("recovered in \\d+ ms after terminating .* \\((\\d+) retries\\)");
+    private static final Pattern RECOVERED =
+            Pattern.compile("recovered in \\d+ ms after terminating .* \\((\\d+) retries\\)");
     private static final long IDLE_MILLIS = 40;
     private static final long FIRST_WARM_MILLIS = 3000;
 

@@ -28,7 +28,8 @@ final class StartFigure {
 
     static String run(BenchContext context) throws Exception {
         if (!Child.gnuTimeAvailable()) {
-            return "## 3. JVM start\n\nSkipped: /usr/bin/time (GNU time) is not installed, so peak RSS cannot be read.\n";
+            return "## 3. JVM start\n\n"
+                    + "Skipped: /usr/bin/time (GNU time) is not installed, so peak RSS cannot be read.\n";
         }
         int runs = context.quick ? 3 : 41;
         Map<String, List<Long>> wall = new LinkedHashMap<>();
@@ -40,7 +41,8 @@ final class StartFigure {
                     for (int step = 0; step < variants.length; step++) {
                         Variant variant = variants[(run + step) % variants.length];
                         Child.Result result = context.child(java, startClasspath(context), flags(context, variant),
-                                StartApp.class.getName(), program).env("PGRECLAIM_ADMIN_PASSWORD", "unused").measureRss().timeoutSeconds(60)
+                                StartApp.class.getName(), program).env("PGRECLAIM_ADMIN_PASSWORD", "unused")
+                                .measureRss().timeoutSeconds(60)
                                 .run().requireSuccess("start " + program + " " + variant);
                         if (!result.stdout().contains("ok") || result.stderr().contains("pg-reclaim: could not")) {
                             throw new IllegalStateException("unexpected start output: " + result);

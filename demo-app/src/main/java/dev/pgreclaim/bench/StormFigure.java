@@ -60,7 +60,8 @@ final class StormFigure {
                 for (int pid : holderPids) {
                     pids.append(pids.length() == 0 ? "" : ",").append(pid);
                 }
-                result = context.child(context.java(), context.agentFlags(seed, "pgreclaim.min-idle=" + MIN_IDLE_MILLIS + "ms"),
+                result = context.child(context.java(),
+                        context.agentFlags(seed, "pgreclaim.min-idle=" + MIN_IDLE_MILLIS + "ms"),
                         StormApp.class.getName(), String.valueOf(threads), String.valueOf(seconds), pids.toString())
                         .env("PGRECLAIM_ADMIN_PASSWORD", seed.adminPassword())
                         .env("BENCH_URL", seed.url()).env("BENCH_ROLE", seed.role())
@@ -119,7 +120,8 @@ final class StormFigure {
         boolean terminationsOk = terminations == holderPids.size() && killed.size() == holderPids.size()
                 && wrongKills == 0;
         return "## 4. Storm\n\n" + threads + " threads, role connection limit " + limit + ", " + limit
-                + " idle holders in other JVMs (min-idle " + MIN_IDLE_MILLIS + "ms), " + seconds + " s of open / `select pg_sleep(0.005)`"
+                + " idle holders in other JVMs (min-idle " + MIN_IDLE_MILLIS + "ms), " + seconds
+                + " s of open / `select pg_sleep(0.005)`"
                 + " / close; a surfaced refusal makes the thread pause 5 ms. Open and error times are measured from"
                 + " the call to `getConnection` to its return or throw.\n\n" + table.render()
                 + "\nTerminations: " + terminations + " (MBean), " + killed.size() + " audit lines, " + wrongKills

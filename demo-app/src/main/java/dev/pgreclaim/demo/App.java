@@ -17,8 +17,8 @@ import java.util.Properties;
  *
  * <p>{@code App <url> <user> [--hold]}, password in env {@value #PASSWORD_ENV}. Prints
  * {@code app: connected as <user>, backend pid <pid>, in <ms> ms} (exit 0) or
- * {@code app: refused: <message> (SQLState <state>), after <ms> ms} (exit 1). With {@code --hold} the connection stays open until
- * standard input closes (or a line {@code STOP} arrives), so it can be seen in {@code pg_stat_activity}.
+ * {@code app: refused: <message> (SQLState <state>), after <ms> ms} (exit 1). With {@code --hold} the connection stays
+ * open until standard input closes (or a line {@code STOP} arrives), so it can be seen in {@code pg_stat_activity}.
  */
 public final class App {
     /** Environment variable holding the application role's password (never a command-line argument). */

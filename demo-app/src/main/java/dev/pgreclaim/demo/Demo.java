@@ -442,7 +442,8 @@ public final class Demo {
         for (int i = 1; i < tokens.size(); i++) {
             String token = tokens.get(i);
             boolean main = !mainSeen && token.equals(App.class.getName());
-            if (!mainSeen && (token.startsWith("-D") || token.startsWith("-javaagent:") || token.equals("-cp") || main)) {
+            if (!mainSeen
+                    && (token.startsWith("-D") || token.startsWith("-javaagent:") || token.equals("-cp") || main)) {
                 lines.add(line.toString());
                 line = new StringBuilder("  " + token);
             } else {

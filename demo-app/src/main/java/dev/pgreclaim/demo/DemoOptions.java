@@ -20,7 +20,8 @@ record DemoOptions(Path agentJar, String serverKind, String url, String user, St
             "  --server KIND           auto (default) | local | embedded: the private PostgreSQL the demo starts;",
             "                          auto tries the local PostgreSQL binaries, then embedded ones (zonky)",
             "                          env PGRECLAIM_DEMO_SERVER",
-            "  --url JDBC_URL          use this existing server instead, e.g. jdbc:postgresql://localhost:5432/postgres",
+            "  --url JDBC_URL          use this existing server instead, e.g. "
+                    + "jdbc:postgresql://localhost:5432/postgres",
             "                          env PGRECLAIM_DEMO_URL; the demo creates and then drops some_user, some_db and",
             "                          pgreclaim_admin there, and refuses to run if any of them already exists",
             "  --user NAME             superuser for --url (default postgres), env PGRECLAIM_DEMO_USER",

@@ -16,8 +16,9 @@ class BenchSmokeIT {
     void quickModeCompletesAndPrintsEveryTable(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("results.md");
         String report = Bench.run("--quick", "--out=" + out);
-        for (String heading : new String[] {"## 1. Steady connect overhead", "## 2. Recovery latency",
-                "## 3. JVM start", "## 4. Storm", "| PostgreSQL", "| pgjdbc"}) {
+        String[] headings = {"## 1. Steady connect overhead", "## 2. Recovery latency", "## 3. JVM start",
+            "## 4. Storm", "| PostgreSQL", "| pgjdbc"};
+        for (String heading : headings) {
             assertTrue(report.contains(heading), () -> "missing " + heading + " in\n" + report);
         }
         assertTrue(report.contains("| pg-reclaim agent"), report);
