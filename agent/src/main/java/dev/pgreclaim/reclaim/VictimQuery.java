@@ -37,6 +37,12 @@ import java.util.List;
  */
 public final class VictimQuery {
     /** application_name of the agent's and CLI's own admin sessions; never a victim, whatever the role. */
+    /**
+     * How long a session of the requesting application must have been idle to count as spare (the requester then is
+     * not starving, and nothing is terminated for it).
+     */
+    public static final long REQUESTER_SPARE_MILLIS = 1000;
+
     public static final String ADMIN_APPLICATION_NAME = "pg-reclaim-admin";
 
     private static final String EQ = " OPERATOR(pg_catalog.=) ";
@@ -101,7 +107,11 @@ public final class VictimQuery {
             + " requester as (select " + COUNT + " as idle from a, p"
             + "   where a.pid" + EQ + "any (p.requesters) and a.usename" + EQ + "p.role"
             + "     and a.backend_type" + EQ + "'client backend' and a.state" + EQ + "'idle'"
-            + "     and a.wait_event" + EQ + "'ClientRead'),"
+            + "     and a.wait_event" + EQ + "'ClientRead'"
+            // Spare, not between two statements of a busy caller: a connection just opened, or one a thread holds
+            // while it works, is idle for milliseconds; one sitting in a pool for a second or more is spare.
+            + "     and a.state_change" + LE + "(pg_catalog.clock_timestamp()" + MINUS + "cast('"
+            + REQUESTER_SPARE_MILLIS + " milliseconds' as pg_catalog.interval))),"
             // As CountDBConnections (12-17): every backend of the database but background workers (client
             // backends, autovacuum workers, walsenders); hidden rows count too. The refused backend counts itself,
             // so the open gets in when fewer than datconnlimit remain after the kill.
