@@ -111,8 +111,9 @@ class ConnectTargetServerTest {
         forms.add(new Object[] {"jdbc:postgresql://" + h + ":" + p + "/" + oddEncoded, props("user", role)});
         // A socket factory decides where the bytes go (as a unix-socket factory does): the host in the URL is
         // never connected to, so the admin session must use the same factory and argument.
-        forms.add(new Object[] {"jdbc:postgresql://127.0.0.2:9/" + db + "?socketFactory="
-            + RedirectingSocketFactory.class.getName() + "&socketFactoryArg=" + h + ":" + p, props("user", role)});
+        String redirected = "jdbc:postgresql://127.0.0.2:9/" + db + "?socketFactory="
+            + RedirectingSocketFactory.class.getName() + "&socketFactoryArg=" + h + ":" + p;
+        forms.add(new Object[] {redirected, props("user", role)});
         forms.add(new Object[] {"jdbc:postgresql://127.0.0.2:9/" + db, props("user", role,
             "socketFactory", RedirectingSocketFactory.class.getName(), "socketFactoryArg", h + ":" + p)});
         List<String> databases = new ArrayList<>();
