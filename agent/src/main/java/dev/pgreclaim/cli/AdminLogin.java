@@ -153,11 +153,12 @@ final class AdminLogin {
         } catch (SQLException failure) {
             throw explain(failure, url, user, password != null);
         } catch (RuntimeException failure) {
-            throw new CliException(ExitCode.ERROR, "cannot connect to " + url + ": " + failure, failure);
+            throw new CliException(ExitCode.ERROR, "cannot connect to " + SafeText.scrubUrls(url) + ": "
+                    + SafeText.scrubUrls(String.valueOf(failure)), failure);
         }
         if (connection == null) {
-            throw CliException.usage("bad URL '" + url + "': pgjdbc " + driver.version() + " cannot parse it"
-                    + " (expected jdbc:postgresql://host:port/database)");
+            throw CliException.usage("bad URL '" + SafeText.scrubUrls(url) + "': pgjdbc " + driver.version()
+                    + " cannot parse it (expected jdbc:postgresql://host:port/database)");
         }
         try {
             connection.setAutoCommit(true);
