@@ -3,6 +3,7 @@ package dev.pgreclaim.reclaim;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.pgreclaim.agent.WovenDriver;
 import dev.pgreclaim.metrics.FailureCause;
 import dev.pgreclaim.reclaim.HeldSessions.State;
 import dev.pgreclaim.testkit.PostgresServer;
@@ -11,7 +12,6 @@ import dev.pgreclaim.testkit.TestDatabase;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
 import java.sql.SQLException;
 import java.util.Map;
-import java.util.Properties;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -59,23 +59,27 @@ class ServerRestartTest {
       Thread.sleep(300);
       try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(),
           Map.of("pgreclaim.deadline", "1s"))) {
-        Properties info = new Properties();
-        info.setProperty("user", seed.role());
-        info.setProperty("password", seed.rolePassword());
+        // between the refusal and the reclaim: the admin login finds nobody listening
+        agent.woven.hook(new WovenDriver.ExitHook() {
+          @Override
+          public void before(WovenDriver.Exit exit) {
+            if (!exit.admin() && agent.woven.appFailures().size() == 1) {
+              held.close();
+              server.close();
+            }
+          }
+        });
         long start = System.nanoTime();
-        SQLException thrown = assertThrows(SQLException.class, () -> agent.driver.connect(seed.url(), info));
-        OpenAttempt attempt = agent.reclaimer.onRefusal(agent.driver, seed.url(), info, Refusal.classify(thrown),
-            thrown, start);
-        held.close();
-        server.close(); // between the refusal and the reclaim: the admin login finds nobody listening
-
-        boolean retry = attempt.onExit(thrown);
+        SQLException refused = assertThrows(SQLException.class,
+            () -> agent.open(seed.url(), seed.role(), seed.rolePassword()));
         long millis = (System.nanoTime() - start) / 1_000_000;
-        assertThat(retry).isFalse();
         assertThat(millis).isLessThan(2500);
-        assertThat(attempt.original()).isSameAs(thrown);
-        assertThat(thrown.getSuppressed()).hasSize(1);
-        assertThat(thrown.getSuppressed()[0].getMessage()).contains("gave up: admin-unavailable");
+        assertThat(agent.woven.appFailures()).as("no retry").hasSize(1);
+        assertThat((Throwable) refused).isSameAs(agent.woven.appFailures().get(0));
+        assertThat(refused.getSQLState()).isEqualTo("53300");
+        assertThat(refused.getSuppressed()).hasSize(1);
+        assertThat(refused.getSuppressed()[0].getMessage()).contains("gave up: admin-unavailable");
+        assertThat(agent.metrics.failures(FailureCause.ADMIN_UNAVAILABLE)).isEqualTo(1);
       }
     } finally {
       server.close();
