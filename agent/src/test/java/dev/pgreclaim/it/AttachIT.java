@@ -45,7 +45,7 @@ class AttachIT {
 
       try (IdleHolder holder = IdleHolder.start(seed.url(), seed.role(), seed.rolePassword(), HoldState.IDLE,
           "forgotten-psql")) {
-        Thread.sleep(300);
+        IdleHolder.awaitSettled(server, 300, holder);
         // Control: without the agent the application gets the 53300.
         app.writeLine("OPEN");
         await(app, out -> out.contains("FAILED sqlstate=53300"), "FAILED sqlstate=53300 before attach");

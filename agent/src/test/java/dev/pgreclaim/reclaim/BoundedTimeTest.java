@@ -52,6 +52,11 @@ class BoundedTimeTest {
         slowest = Math.max(slowest, (System.nanoTime() - start) / 1_000_000);
       }
       assertThat(agent.metrics.terminations()).isZero();
+      // no retry ran: each open's one failure, as the woven body threw it, is what its caller got
+      assertThat(agent.woven.appFailures()).hasSize(OPENS);
+      for (int i = 0; i < OPENS; i++) {
+        assertThat((Throwable) refusals.get(i)).isSameAs(agent.woven.appFailures().get(i));
+      }
       return new Outcome(refusals, slowest, log.text());
     }
   }

@@ -121,7 +121,8 @@ public final class HeldSessions implements AutoCloseable {
       while (true) {
         try (Connection superuser = server.connectAsSuperuser("postgres");
             PreparedStatement statement = superuser.prepareStatement("select state = 'idle' and clock_timestamp()"
-                + " - state_change >= cast(? as float8) * interval '1 millisecond' from pg_stat_activity where pid = ?")) {
+                + " - state_change >= cast(? as float8) * interval '1 millisecond'"
+                + " from pg_stat_activity where pid = ?")) {
           statement.setLong(1, millis);
           statement.setInt(2, pid);
           try (ResultSet rows = statement.executeQuery()) {

@@ -7,7 +7,7 @@ import dev.pgreclaim.agent.WovenDriver;
 import dev.pgreclaim.metrics.FailureCause;
 import dev.pgreclaim.reclaim.HeldSessions.State;
 import dev.pgreclaim.testkit.PostgresServer;
-import dev.pgreclaim.testkit.PostgresServers;
+import dev.pgreclaim.testkit.PrivateServer;
 import dev.pgreclaim.testkit.PostgresTest;
 import dev.pgreclaim.testkit.TestDatabase;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
@@ -87,7 +87,7 @@ class NoStormTest {
   @Test
   void aBurstWithNothingEligibleAsksTheServerOnceOnOneAdminSession() throws Exception {
     int threads = 8;
-    try (PostgresServer server = PostgresServers.startPrivate(
+    try (PostgresServer server = PrivateServer.start(
         Map.of("shared_preload_libraries", "pg_stat_statements", "pg_stat_statements.track", "all"));
         Seed seed = TestDatabase.seed(server, 2); HeldSessions held = new HeldSessions(server)) {
       server.execute("postgres", "create extension if not exists pg_stat_statements");
@@ -158,7 +158,8 @@ class NoStormTest {
   static long adminCalls(PostgresServer server, String admin, String queryLike) throws SQLException {
     try (Connection superuser = server.connectAsSuperuser("postgres");
         PreparedStatement statement = superuser.prepareStatement("select coalesce(sum(s.calls), 0)"
-            + " from pg_stat_statements s join pg_roles r on r.oid = s.userid where r.rolname = ? and s.query like ?")) {
+            + " from pg_stat_statements s join pg_roles r on r.oid = s.userid"
+            + " where r.rolname = ? and s.query like ?")) {
       statement.setString(1, admin);
       statement.setString(2, queryLike);
       try (ResultSet rows = statement.executeQuery()) {

@@ -7,7 +7,7 @@ import dev.pgreclaim.agent.WovenDriver;
 import dev.pgreclaim.metrics.FailureCause;
 import dev.pgreclaim.reclaim.HeldSessions.State;
 import dev.pgreclaim.testkit.PostgresServer;
-import dev.pgreclaim.testkit.PostgresServers;
+import dev.pgreclaim.testkit.PrivateServer;
 import dev.pgreclaim.testkit.TestDatabase;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
 import java.sql.SQLException;
@@ -16,18 +16,19 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** The server restarts or goes away around a reclaim: bounded time, the original 53300, no stale state kept. */
+@org.junit.jupiter.api.Timeout(value = 2, unit = java.util.concurrent.TimeUnit.MINUTES)
 class ServerRestartTest {
 
   @Test
   void aKeptAdminSessionKilledByARestartIsReplacedAndTheNextReclaimWorks() throws Exception {
-    try (PostgresServer server = PostgresServers.startPrivate(Map.of())) {
+    try (PostgresServer server = PrivateServer.start(Map.of())) {
       Assumptions.assumeTrue(server.canRestart(), "server kind cannot restart");
       Seed seed = TestDatabase.seed(server, 1);
       try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(),
           Map.of("pgreclaim.admin.keep-alive", "1h", "pgreclaim.deadline", "1s"))) {
         try (HeldSessions held = new HeldSessions(server)) {
           int before = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "before-restart");
-          Thread.sleep(300);
+          held.awaitIdleFor(300, before);
           held.keep(agent.open(seed.url(), seed.role(), seed.rolePassword()));
           assertThat(held.gone(before)).isTrue();
         }
@@ -35,7 +36,7 @@ class ServerRestartTest {
 
         try (HeldSessions held = new HeldSessions(server)) {
           int after = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "after-restart");
-          Thread.sleep(300);
+          held.awaitIdleFor(300, after);
           long start = System.nanoTime();
           held.keep(agent.open(seed.url(), seed.role(), seed.rolePassword()));
           assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(2500);
@@ -51,12 +52,11 @@ class ServerRestartTest {
 
   @Test
   void theServerGoneMidReclaimGivesTheOriginalBackQuickly() throws Exception {
-    PostgresServer server = PostgresServers.startPrivate(Map.of());
+    PostgresServer server = PrivateServer.start(Map.of());
     try {
       Seed seed = TestDatabase.seed(server, 1);
       HeldSessions held = new HeldSessions(server);
-      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
-      Thread.sleep(300);
+      held.awaitIdleFor(300, held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed"));
       try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(),
           Map.of("pgreclaim.deadline", "1s"))) {
         // between the refusal and the reclaim: the admin login finds nobody listening

@@ -1,14 +1,13 @@
 package dev.pgreclaim.demo;
 
+import dev.pgreclaim.cli.Colour;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * Everything the demo prints: numbered steps, their details, checks, commands and the output of the processes it
- * ran. ANSI colours only when standard output is a terminal (a {@link System#console()}, {@code TERM} not
- * {@code dumb}) and {@code NO_COLOR} is not set.
+ * ran. ANSI colours only when standard output is a terminal ({@link Colour#wanted}, as the CLI decides).
  */
 final class Narrator {
     private static final String RESET = "\u001b[0m";
@@ -34,17 +33,12 @@ final class Narrator {
         this.totalSteps = totalSteps;
     }
 
-    /** True when stdout is an interactive terminal that understands colours and the user did not opt out. */
+    /**
+     * True when stdout is an interactive terminal that understands colours and the user did not opt out: the CLI's
+     * own decision ({@code System.console()} alone is not enough: Java 22+ returns one when output is piped).
+     */
     static boolean colourWanted() {
-        String noColour = System.getenv("NO_COLOR");
-        if (noColour != null && !noColour.isEmpty()) {
-            return false;
-        }
-        String term = System.getenv("TERM");
-        if (term == null || term.isEmpty() || term.toLowerCase(Locale.ROOT).equals("dumb")) {
-            return false;
-        }
-        return System.console() != null;
+        return Colour.wanted(System.getenv());
     }
 
     /**
