@@ -5,7 +5,7 @@ import java.lang.reflect.Method;
 import java.util.Map;
 
 /** ANSI highlighting, on a terminal only ({@code --color auto}), never when {@code NO_COLOR} is set. */
-public final class Colour {
+final class Colour {
     static final String OPTION = "--color";
     private static final String RED_BOLD = "\u001b[1;31m";
     private static final String YELLOW = "\u001b[33m";
@@ -31,18 +31,6 @@ public final class Colour {
         String noColor = environment.get("NO_COLOR");
         boolean dumb = "dumb".equals(environment.get("TERM"));
         return new Colour(noColor == null || noColor.isEmpty() ? !dumb && isTerminal() : false);
-    }
-
-    /**
-     * The {@code auto} decision, for other programs of this project (the demo): a terminal, {@code TERM} not
-     * {@code dumb}, {@code NO_COLOR} unset or empty.
-     */
-    public static boolean wanted(Map<String, String> environment) {
-        try {
-            return choose("auto", environment).enabled;
-        } catch (CliException cannotHappen) {
-            return false;
-        }
     }
 
     /** Java 22+ returns a Console even when redirected; {@code Console.isTerminal()} then tells. */

@@ -1,13 +1,14 @@
 package dev.pgreclaim.demo;
 
-import dev.pgreclaim.cli.Colour;
+import java.io.Console;
 import java.io.PrintStream;
+import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Everything the demo prints: numbered steps, their details, checks, commands and the output of the processes it
- * ran. ANSI colours only when standard output is a terminal ({@link Colour#wanted}, as the CLI decides).
+ * ran. ANSI colours only when standard output is a terminal (as the CLI decides) and {@code NO_COLOR} is not set.
  */
 final class Narrator {
     private static final String RESET = "\u001b[0m";
@@ -34,11 +35,30 @@ final class Narrator {
     }
 
     /**
-     * True when stdout is an interactive terminal that understands colours and the user did not opt out: the CLI's
-     * own decision ({@code System.console()} alone is not enough: Java 22+ returns one when output is piped).
+     * True when stdout is an interactive terminal that understands colours and the user did not opt out. The same
+     * decision as the CLI's {@code --color auto} ({@code dev.pgreclaim.cli.Colour}, which the demo may not link: the
+     * agent reaches it only through {@code -javaagent}): {@code System.console()} alone is not enough, Java 22+
+     * returns one when output is piped, and then {@code Console.isTerminal()} tells.
      */
     static boolean colourWanted() {
-        return Colour.wanted(System.getenv());
+        String noColour = System.getenv("NO_COLOR");
+        if (noColour != null && !noColour.isEmpty()) {
+            return false;
+        }
+        String term = System.getenv("TERM");
+        if (term == null || term.isEmpty() || term.equals("dumb")) {
+            return false;
+        }
+        Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            Method isTerminal = Console.class.getMethod("isTerminal");
+            return Boolean.TRUE.equals(isTerminal.invoke(console));
+        } catch (ReflectiveOperationException | RuntimeException beforeJava22) {
+            return true;
+        }
     }
 
     /**
