@@ -35,11 +35,11 @@ public final class ForkedJvm {
    * environment twins), {@code JAVA_TOOL_OPTIONS}, {@code JDK_JAVA_OPTIONS}, {@code _JAVA_OPTIONS}, {@code CI} or
    * {@code PGRECLAIM_TEST_*} would otherwise change what the child does; a test passes what it needs explicitly.
    */
-  static final List<String> INHERITED = List.of("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE",
-      "TZ", "TMPDIR");
+  public static final List<String> INHERITED = List.of("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL",
+      "LC_CTYPE", "TZ", "TMPDIR");
 
   /** The child's whole environment: the {@link #INHERITED} variables this JVM has, then the explicit ones. */
-  static Map<String, String> childEnvironment(Map<String, String> parent, Map<String, String> explicit) {
+  public static Map<String, String> childEnvironment(Map<String, String> parent, Map<String, String> explicit) {
     Map<String, String> child = new LinkedHashMap<>();
     for (String name : INHERITED) {
       String value = parent.get(name);
