@@ -16,19 +16,39 @@ import java.util.function.Function;
  */
 final class ConnectInterceptor implements Function<Object[], Object> {
     /**
-     * Test hook, deliberately outside the {@code pgreclaim.} namespace: {@code -Ddev.pgreclaim.faultInjection=true}
-     * makes the reclaim path throw, to prove the application then gets exactly its original outcome.
+     * Test hook, deliberately outside the {@code pgreclaim.} namespace: {@code -Ddev.pgreclaim.faultInjection=WHERE}
+     * makes the reclaim path throw, to prove the application then gets exactly its original outcome. WHERE is
+     * {@code refusal} (or {@code true}: at the first refusal, before any reclaim), {@code after-termination} (once a
+     * round has terminated a session, before the retry) or {@code retry} (at the exit of a retried open).
      */
     static final String FAULT_INJECTION_PROPERTY = "dev.pgreclaim.faultInjection";
+    private static final int FAULT_NONE = 0;
+    private static final int FAULT_AT_REFUSAL = 1;
+    private static final int FAULT_AFTER_TERMINATION = 2;
+    private static final int FAULT_AT_RETRY = 3;
 
     private final Reclaimer reclaimer;
     private final ReclaimMetrics metrics;
-    private final boolean injectFault;
+    private final int injectFault;
 
     ConnectInterceptor(Reclaimer reclaimer, ReclaimMetrics metrics) {
         this.reclaimer = reclaimer;
         this.metrics = metrics;
-        this.injectFault = Boolean.getBoolean(FAULT_INJECTION_PROPERTY);
+        this.injectFault = faultFrom(System.getProperty(FAULT_INJECTION_PROPERTY));
+    }
+
+    private static int faultFrom(String where) {
+        if ("true".equals(where) || "refusal".equals(where)) {
+            return FAULT_AT_REFUSAL;
+        }
+        if ("after-termination".equals(where)) {
+            return FAULT_AFTER_TERMINATION;
+        }
+        return "retry".equals(where) ? FAULT_AT_RETRY : FAULT_NONE;
+    }
+
+    private static IllegalStateException injected(String where) {
+        return new IllegalStateException("fault injected by " + FAULT_INJECTION_PROPERTY + " " + where);
     }
 
     @Override
@@ -62,8 +82,8 @@ final class ConnectInterceptor implements Function<Object[], Object> {
             if (refusal == null) {
                 return false;
             }
-            if (injectFault) {
-                throw new IllegalStateException("fault injected by " + FAULT_INJECTION_PROPERTY);
+            if (injectFault == FAULT_AT_REFUSAL) {
+                throw injected("at the refusal");
             }
             long openStart = round[0] instanceof Long ? (Long) round[0] : System.nanoTime();
             attempt = reclaimer.onRefusal(driver, url, info, refusal, thrown, openStart);
@@ -72,8 +92,14 @@ final class ConnectInterceptor implements Function<Object[], Object> {
             }
             round[1] = thrown;
             round[2] = attempt;
+        } else if (injectFault == FAULT_AT_RETRY) {
+            throw injected("at the retry");
         }
+        long terminationsBefore = metrics.terminations();
         boolean retry = attempt.onExit(thrown);
+        if (injectFault == FAULT_AFTER_TERMINATION && metrics.terminations() > terminationsBefore) {
+            throw injected("after a termination");
+        }
         if (retry) {
             // The caller's url and info stay the caller's; the retry runs with copies carrying the time left.
             round[3] = attempt.retryInfo(info);

@@ -3,6 +3,7 @@ package dev.pgreclaim.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.pgreclaim.reclaim.HeldSessions;
 import dev.pgreclaim.testkit.IdleHolder;
 import dev.pgreclaim.testkit.IdleHolder.HoldState;
 import dev.pgreclaim.testkit.PostgresServer;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /** The real weave, advice, bridge and reclaim code in this JVM, against a real server. */
 @PostgresTest
+@org.junit.jupiter.api.Timeout(value = 2, unit = java.util.concurrent.TimeUnit.MINUTES)
 class InProcessReclaimTest {
 
   static Map<String, String> terminate(Seed seed) {
@@ -43,14 +45,16 @@ class InProcessReclaimTest {
 
   @Test
   void wovenDriverRecoversARefusedOpenWarmAndRepeatedly(PostgresServer server) throws Exception {
-    try (Seed seed = TestDatabase.seed(server, 1); WovenDriver woven = WovenDriver.install(terminate(seed))) {
+    try (Seed seed = TestDatabase.seed(server, 1); WovenDriver woven = WovenDriver.install(terminate(seed));
+        HeldSessions sessions = new HeldSessions(server)) {
       for (int round = 1; round <= 3; round++) {
         try (IdleHolder holder = IdleHolder.start(seed.url(), seed.role(), seed.rolePassword(), HoldState.IDLE,
             "holder-" + round)) {
-          Thread.sleep(150);
+          sessions.awaitIdleFor(150, holder.backendPid());
           try (Connection connection = woven.driver().connect(seed.url(), login(seed))) {
             assertThat(backendPid(connection)).isNotEqualTo(holder.backendPid());
           }
+          assertThat(sessions.gone(holder.backendPid())).as("the holder's session was the victim").isTrue();
           assertThat(woven.metrics().terminations()).isEqualTo(round);
           assertThat(woven.metrics().recoveries()).isEqualTo(round);
         }
@@ -63,17 +67,28 @@ class InProcessReclaimTest {
       throws Exception {
     try (Seed seed = TestDatabase.seed(server, 1); WovenDriver woven = WovenDriver.install(terminate(seed));
         IdleHolder holder = IdleHolder.start(seed.url(), seed.role(), seed.rolePassword(), HoldState.ACTIVE,
-            "busy-job")) {
-      Thread.sleep(150);
+            "busy-job");
+        HeldSessions sessions = new HeldSessions(server)) {
+      awaitActive(sessions, holder.backendPid());
       SQLException refused = catchThrowableOfType(SQLException.class,
           () -> woven.driver().connect(seed.url(), login(seed)));
+      assertThat((Throwable) refused).as("the very object the woven body threw").isSameAs(woven.appFailures().get(0));
       assertThat(refused.getClass().getName()).isEqualTo("org.postgresql.util.PSQLException");
       assertThat(refused.getSQLState()).isEqualTo("53300");
       assertThat(refused.getSuppressed()).hasSize(1);
       assertThat(refused.getSuppressed()[0].getMessage()).contains("gave up: no-victim").contains("1 active");
       assertThat(woven.metrics().terminations()).isZero();
-      assertThat(holder.processAlive()).isTrue();
+      assertThat(sessions.stateOf(holder.backendPid())).as("the busy session is still there, still busy")
+          .isEqualTo("active");
     }
+  }
+
+  static void awaitActive(HeldSessions sessions, int pid) throws Exception {
+    long until = System.nanoTime() + 10_000_000_000L;
+    while (!"active".equals(sessions.stateOf(pid)) && System.nanoTime() < until) {
+      Thread.sleep(10);
+    }
+    assertThat(sessions.stateOf(pid)).isEqualTo("active");
   }
 
   @Test
@@ -84,6 +99,7 @@ class InProcessReclaimTest {
       SQLException refused = catchThrowableOfType(SQLException.class,
           () -> woven.driver().connect(seed.url(), wrongPassword));
       assertThat(refused.getSQLState()).isEqualTo("28P01");
+      assertThat((Throwable) refused).isSameAs(woven.appFailures().get(0));
       assertThat(refused.getSuppressed()).isEmpty();
       assertThat(woven.metrics().refusalsTotal()).isZero();
     }

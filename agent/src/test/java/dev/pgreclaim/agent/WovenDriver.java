@@ -5,6 +5,7 @@ import dev.pgreclaim.metrics.ReclaimMetrics;
 import dev.pgreclaim.policy.Policy;
 import dev.pgreclaim.policy.PolicyParser;
 import dev.pgreclaim.reclaim.Reclaimer;
+import dev.pgreclaim.reclaim.VictimQuery;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URL;
@@ -12,38 +13,68 @@ import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Driver;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 
 /**
  * The agent installed in-process, without {@code -javaagent}: pgjdbc loaded from its jar in a fresh child-first class
  * loader (parent: the test's loader, so the bridge is visible, as on a flat class path), its {@code Driver} woven by
- * the real {@link DriverWeaver}, and the real {@link ConnectInterceptor} installed behind the bridge.
+ * the real {@link DriverWeaver}, and the real {@link ConnectInterceptor} installed behind the bridge. Every open goes
+ * through the woven {@code connect}: its retry loop and its {@code throw} of the first refusal are the ones under test.
+ *
+ * <p>What the woven method hands the agent is recorded ({@link #appFailures()}), so a test can check that the caller
+ * got the very object the driver threw; an {@link ExitHook} lets a test act at a chosen exit (fill a freed slot before
+ * the retry, stop the server between the refusal and the reclaim).
  */
 public final class WovenDriver implements AutoCloseable {
-  private final URLClassLoader loader;
   private final Driver driver;
   private final Reclaimer reclaimer;
   private final ReclaimMetrics metrics;
+  private final Recorder recorder;
 
-  private WovenDriver(URLClassLoader loader, Driver driver, Reclaimer reclaimer, ReclaimMetrics metrics) {
-    this.loader = loader;
+  /** One exit of the woven {@code connect} as the bridge saw it. */
+  public record Exit(String url, Properties info, Throwable thrown) {
+    /** True for the agent's own admin login (it opens through the same woven driver). */
+    public boolean admin() {
+      return VictimQuery.ADMIN_APPLICATION_NAME.equals(info == null ? null : info.getProperty("ApplicationName"));
+    }
+  }
+
+  /** Test code run at an exit of the woven {@code connect}, on the opening thread. */
+  public interface ExitHook {
+    /** Before the agent sees the outcome of this run of the open. */
+    default void before(Exit exit) throws Exception {}
+
+    /** After the agent answered; {@code retry}: the woven method re-runs the open. */
+    default void after(Exit exit, boolean retry) throws Exception {}
+  }
+
+  private WovenDriver(Driver driver, Reclaimer reclaimer, ReclaimMetrics metrics,
+      Recorder recorder) {
     this.driver = driver;
     this.reclaimer = reclaimer;
     this.metrics = metrics;
+    this.recorder = recorder;
   }
 
   /** Weaves pgjdbc 42.7 and installs a handler running the given policy (system properties style keys). */
   public static WovenDriver install(Map<String, String> settings) throws Exception {
     Properties properties = new Properties();
     settings.forEach(properties::setProperty);
-    Policy policy = PolicyParser.parse(null, properties, Map.of());
-    ReclaimMetrics metrics = new ReclaimMetrics();
+    return install(PolicyParser.parse(null, properties, Map.of()), new ReclaimMetrics());
+  }
+
+  /** Weaves pgjdbc 42.7 and installs the real interceptor running {@code policy}, counting into {@code metrics}. */
+  public static WovenDriver install(Policy policy, ReclaimMetrics metrics) throws Exception {
     Reclaimer reclaimer = new Reclaimer(policy, metrics);
-    ConnectBridge.install(new ConnectInterceptor(reclaimer, metrics));
+    Recorder recorder = new Recorder(new ConnectInterceptor(reclaimer, metrics));
+    ConnectBridge.install(recorder);
     URLClassLoader loader = new WeavingLoader(pgjdbcJar());
     Driver driver = (Driver) Class.forName("org.postgresql.Driver", true, loader).getConstructor().newInstance();
-    return new WovenDriver(loader, driver, reclaimer, metrics);
+    return new WovenDriver(driver, reclaimer, metrics, recorder);
   }
 
   static Path pgjdbcJar() {
@@ -62,11 +93,74 @@ public final class WovenDriver implements AutoCloseable {
     return metrics;
   }
 
+  public Reclaimer reclaimer() {
+    return reclaimer;
+  }
+
+  /** Runs {@code hook} at every later exit of the woven {@code connect} (replacing an earlier hook). */
+  public void hook(ExitHook hook) {
+    recorder.hook = hook;
+  }
+
+  /**
+   * Every exception the woven method's original body threw in an application's open (not the agent's own admin
+   * login), in order: the first refusal of an open and the failures of its retries.
+   */
+  public List<Throwable> appFailures() {
+    return List.copyOf(recorder.appFailures);
+  }
+
   @Override
-  public void close() throws IOException {
+  public void close() {
     ConnectBridge.install(null);
     reclaimer.close();
-    loader.close();
+    // The loader stays open: connections it made may outlive this object (a test keeps them until its own end), and
+    // closing or aborting them loads more pgjdbc classes.
+    if (recorder.hookFailure != null) {
+      throw new AssertionError("an exit hook failed (the agent then saw a bridge failure)", recorder.hookFailure);
+    }
+  }
+
+  /** The bridge's handler: the real interceptor, with the exits recorded and the test's hook around it. */
+  private static final class Recorder implements Function<Object[], Object> {
+    private final ConnectInterceptor interceptor;
+    private final List<Throwable> appFailures = new CopyOnWriteArrayList<>();
+    private volatile ExitHook hook;
+    private volatile Throwable hookFailure;
+
+    Recorder(ConnectInterceptor interceptor) {
+      this.interceptor = interceptor;
+    }
+
+    @Override
+    public Object apply(Object[] call) {
+      Exit exit = new Exit((String) call[1], (Properties) call[2], (Throwable) call[3]);
+      if (!exit.admin() && exit.thrown() != null) {
+        appFailures.add(exit.thrown());
+      }
+      ExitHook current = hook;
+      run(current, exit, null);
+      Object answer = interceptor.apply(call);
+      run(current, exit, answer == Boolean.TRUE);
+      return answer;
+    }
+
+    private void run(ExitHook current, Exit exit, Boolean retry) {
+      if (current == null) {
+        return;
+      }
+      try {
+        if (retry == null) {
+          current.before(exit);
+        } else {
+          current.after(exit, retry);
+        }
+      } catch (Exception | AssertionError failure) {
+        if (hookFailure == null) {
+          hookFailure = failure;
+        }
+      }
+    }
   }
 
   /** Child-first for org.postgresql.*, weaving the Driver class on definition. */

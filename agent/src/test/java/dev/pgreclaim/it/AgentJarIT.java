@@ -97,10 +97,11 @@ class AgentJarIT {
         .property("pgreclaim.mode", "terminate").property("pgreclaim.admin.user", "reclaimer")
         .property("pgreclaim.jmx", "false")
         .jvmArg("-verbose:class")
-        .run("driver-then-wait", "3500"); // the background work starts 2 s after the driver loads
+        .run("driver-then-wait", "30000"); // until the background work, which starts 2 s after the driver, is done
 
     assertThat(result.exitCode()).as(result.toString()).isZero();
     String stdout = result.stdout();
+    assertThat(stdout).as(result.toString()).doesNotContain("INIT STILL RUNNING");
     int loaded = stdout.indexOf("DRIVER LOADED");
     int waited = stdout.indexOf("WAITED");
     assertThat(loaded).as(result.toString()).isPositive();

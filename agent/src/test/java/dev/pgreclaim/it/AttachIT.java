@@ -55,7 +55,7 @@ class AttachIT {
 
       try (IdleHolder holder = IdleHolder.start(seed.url(), seed.role(), seed.rolePassword(), HoldState.IDLE,
           "forgotten-psql")) {
-        Thread.sleep(300);
+        IdleHolder.awaitSettled(server, 300, holder);
         // Control: without the agent the application gets the 53300.
         assertThat(open(app)).startsWith("FAILED sqlstate=53300");
 

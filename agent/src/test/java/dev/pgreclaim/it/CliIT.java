@@ -61,7 +61,7 @@ class CliIT {
     try (Seed seed = TestDatabase.seed(server, 1);
         IdleHolder holder = IdleHolder.start(seed.url(), seed.role(), seed.rolePassword(), HoldState.IDLE,
             "forgotten-psql")) {
-      Thread.sleep(300);
+      IdleHolder.awaitSettled(server, 300, holder);
       Path passwordFile = Files.createTempFile("pg-reclaim-admin-", ".pw");
       try {
         Files.writeString(passwordFile, seed.adminPassword() + "\n");
@@ -86,7 +86,7 @@ class CliIT {
     try (Seed seed = TestDatabase.seed(server, 1);
         IdleHolder holder = IdleHolder.start(seed.url(), seed.role(), seed.rolePassword(), HoldState.IDLE,
             "forgotten-psql")) {
-      Thread.sleep(300);
+      IdleHolder.awaitSettled(server, 300, holder);
       ForkedJvm.Result result = cli().env(PASSWORD_ENV, seed.adminPassword()).run("reclaim", "--role", seed.role(),
           "--min-idle", "200ms", "--dry-run", "--url", seed.url(), "--user", seed.admin());
 
@@ -104,7 +104,7 @@ class CliIT {
             HoldState.IDLE_IN_TRANSACTION, "stuck-job");
         IdleHolder protectedOne = IdleHolder.start(seed.url(), seed.role(), seed.rolePassword(), HoldState.IDLE,
             "batch-scheduler")) {
-      Thread.sleep(300);
+      IdleHolder.awaitSettled(server, 300, inTransaction, protectedOne);
       ForkedJvm.Result result = cli().env(PASSWORD_ENV, seed.adminPassword()).run("reclaim", "--role", seed.role(),
           "--min-idle", "200ms", "--protect-application-names", "batch-*", "--url", seed.url(), "--user",
           seed.admin());
@@ -131,7 +131,7 @@ class CliIT {
           "grant pg_read_all_stats to " + noSignal,
           "create role " + noStats + " login password '" + password + "'",
           "grant pg_signal_backend to " + noStats);
-      Thread.sleep(300);
+      IdleHolder.awaitSettled(server, 300, holder);
 
       ForkedJvm.Result withoutSignal = cli().env(PASSWORD_ENV, password).run("reclaim", "--role", seed.role(),
           "--min-idle", "200ms", "--url", seed.url(), "--user", noSignal);

@@ -34,9 +34,10 @@ public final class CliRun {
     command.add(AgentRun.agentJar().toString());
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command);
-    // no password from the test JVM's environment unless the test sets one
-    builder.environment().remove("PGRECLAIM_ADMIN_PASSWORD");
-    builder.environment().putAll(env);
+    // a clean environment: no password, PGRECLAIM_* or JAVA_TOOL_OPTIONS from the test JVM's, only what the test sets
+    Map<String, String> childEnv = ForkedJvm.childEnvironment(System.getenv(), env);
+    builder.environment().clear();
+    builder.environment().putAll(childEnv);
     Path out = Files.createTempFile("pg-reclaim-cli-", ".out");
     Path err = Files.createTempFile("pg-reclaim-cli-", ".err");
     builder.redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.PIPE);

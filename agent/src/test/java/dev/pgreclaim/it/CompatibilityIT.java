@@ -115,7 +115,7 @@ class CompatibilityIT {
     try (Seed seed = TestDatabase.seed(server, 1);
         IdleHolder holder = IdleHolder.start(seed.url(), seed.role(), seed.rolePassword(), HoldState.IDLE,
             "forgotten-psql")) {
-      Thread.sleep(300);
+      IdleHolder.awaitSettled(server, 300, holder);
       List<String> args = new ArrayList<>(List.of(seed.url(), seed.role(), how, loader));
       args.addAll(driverJars);
       ForkedJvm.Result result = run.mainClass(CompatApp.class.getName()).terminating(seed)

@@ -25,6 +25,9 @@ public final class RacingConnectApp {
       Thread.sleep(hold);
     } catch (SQLException refused) {
       System.out.println("FAILED sqlstate=" + refused.getSQLState() + " suppressed=" + refused.getSuppressed().length);
+      for (Throwable suppressed : refused.getSuppressed()) {
+        System.out.println("SUPPRESSED " + suppressed.getMessage());
+      }
       System.exit(1);
     }
   }

@@ -27,7 +27,7 @@ class SeedScenarioIT {
     try (Seed seed = TestDatabase.seed(server, 1);
         IdleHolder holder = IdleHolder.start(seed.url(), seed.role(), seed.rolePassword(), HoldState.IDLE,
             "forgotten-psql")) {
-      Thread.sleep(300);
+      IdleHolder.awaitSettled(server, 300, holder);
 
       ForkedJvm.Result result = AgentRun.app().terminating(seed).run(seed.url(), seed.role());
       System.out.println(result);
@@ -48,7 +48,7 @@ class SeedScenarioIT {
     try (Seed seed = TestDatabase.seed(server, 1);
         IdleHolder holder = IdleHolder.start(seed.url(), seed.role(), seed.rolePassword(),
             HoldState.IDLE_IN_TRANSACTION, "stuck-job")) {
-      Thread.sleep(300);
+      IdleHolder.awaitSettled(server, 300, holder);
 
       ForkedJvm.Result result = AgentRun.app().terminating(seed).run(seed.url(), seed.role());
       System.out.println(result);
@@ -69,7 +69,7 @@ class SeedScenarioIT {
     try (Seed seed = TestDatabase.seed(server, 1);
         IdleHolder holder = IdleHolder.start(seed.url(), seed.role(), seed.rolePassword(), HoldState.IDLE,
             "forgotten-psql")) {
-      Thread.sleep(300);
+      IdleHolder.awaitSettled(server, 300, holder);
 
       ForkedJvm.Result result = AgentRun.app().terminating(seed).property("pgreclaim.mode", "observe")
           .run(seed.url(), seed.role());

@@ -1,5 +1,6 @@
 package dev.pgreclaim.reclaim;
 
+import dev.pgreclaim.agent.WovenDriver;
 import dev.pgreclaim.metrics.ReclaimMetrics;
 import dev.pgreclaim.policy.InvalidPolicyException;
 import dev.pgreclaim.policy.Policy;
@@ -11,20 +12,28 @@ import java.util.Map;
 import java.util.Properties;
 
 /**
- * Drives {@link Reclaimer} in-process exactly the way the woven {@code DriverAdvice} + {@code ConnectInterceptor} do:
- * open through a real, unwoven pgjdbc {@link Driver}; on the first failure classify it and hand it to
- * {@link Reclaimer#onRefusal}; then call {@link OpenAttempt#onExit} after every run of the open and re-run it while it
- * says so; when it gives up, throw the first exception (the one the application would have got without the agent).
+ * The agent as an application meets it, in this JVM: opens go through a pgjdbc {@code Driver} woven by the real
+ * weaver, whose woven {@code connect} calls the real bridge and interceptor ({@link WovenDriver}). The retry loop and
+ * the exception the caller gets are the woven method's own; this class only builds the policy and opens.
+ * (It once held a copy of the retry loop on an unwoven driver; the name stayed so other tests keep compiling.)
  */
 final class AdviceLoop implements AutoCloseable {
   final Policy policy;
   final ReclaimMetrics metrics = new ReclaimMetrics();
+  final WovenDriver woven;
   final Reclaimer reclaimer;
-  final Driver driver = new org.postgresql.Driver();
+  /** The woven driver: also the one the agent opens its admin session through, as in an application. */
+  final Driver driver;
 
   AdviceLoop(Policy policy) {
     this.policy = policy;
-    this.reclaimer = new Reclaimer(policy, metrics);
+    try {
+      this.woven = WovenDriver.install(policy, metrics);
+    } catch (Exception cannotWeave) {
+      throw new IllegalStateException("cannot weave pgjdbc for the test", cannotWeave);
+    }
+    this.reclaimer = woven.reclaimer();
+    this.driver = woven.driver();
   }
 
   /** A policy from properties only ({@code pgreclaim.} keys), as {@code -D} would give them. */
@@ -53,56 +62,17 @@ final class AdviceLoop implements AutoCloseable {
     return open(url, info);
   }
 
-  /** One application open, with the agent's retry loop around it. */
+  /** One application open through the woven driver. */
   Connection open(String url, Properties info) throws SQLException {
-    long start = System.nanoTime();
-    OpenAttempt attempt = null;
-    Throwable original = null;
-    while (true) {
-      Connection connection = null;
-      Throwable thrown = null;
-      try {
-        connection = driver.connect(url, info);
-      } catch (Throwable failure) {
-        thrown = failure;
-      }
-      if (attempt == null) {
-        if (thrown == null) {
-          return connection;
-        }
-        Refusal refusal = Refusal.classify(thrown);
-        if (refusal != null) {
-          attempt = reclaimer.onRefusal(driver, url, info, refusal, thrown, start);
-        }
-        if (attempt == null) {
-          throw rethrow(thrown);
-        }
-        original = thrown;
-      }
-      if (!attempt.onExit(thrown)) {
-        if (thrown == null) {
-          return connection;
-        }
-        throw rethrow(original);
-      }
+    Connection connection = driver.connect(url, info);
+    if (connection == null) {
+      throw new IllegalArgumentException("pgjdbc does not accept " + url);
     }
-  }
-
-  private static SQLException rethrow(Throwable thrown) {
-    if (thrown instanceof SQLException) {
-      return (SQLException) thrown;
-    }
-    if (thrown instanceof RuntimeException) {
-      throw (RuntimeException) thrown;
-    }
-    if (thrown instanceof Error) {
-      throw (Error) thrown;
-    }
-    throw new IllegalStateException(thrown);
+    return connection;
   }
 
   @Override
   public void close() {
-    reclaimer.close();
+    woven.close();
   }
 }

@@ -3,6 +3,7 @@ package dev.pgreclaim.reclaim;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.pgreclaim.agent.WovenDriver;
 import dev.pgreclaim.metrics.FailureCause;
 import dev.pgreclaim.reclaim.HeldSessions.State;
 import dev.pgreclaim.testkit.PostgresServer;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * suppressed, and the log says once (not once per open) what is wrong and how to fix it.
  */
 @PostgresTest
+@org.junit.jupiter.api.Timeout(value = 2, unit = java.util.concurrent.TimeUnit.MINUTES)
 class BoundedTimeTest {
   /** Deadline used here: short, so the suite stays fast. */
   static final long DEADLINE_MILLIS = 1000;
@@ -37,8 +39,7 @@ class BoundedTimeTest {
   /** Fills the role's only slot with an eligible idle session and opens {@link #OPENS} times through the agent. */
   static Outcome refusedOpens(Seed seed, HeldSessions held, Map<String, String> overrides, String adminPassword)
       throws Exception {
-    held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
-    Thread.sleep(250);
+    held.awaitIdleFor(250, held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed"));
     Map<String, String> settings = new HashMap<>(overrides);
     settings.putIfAbsent("pgreclaim.deadline", DEADLINE_MILLIS + "ms");
     List<SQLException> refusals = new ArrayList<>();
@@ -51,6 +52,11 @@ class BoundedTimeTest {
         slowest = Math.max(slowest, (System.nanoTime() - start) / 1_000_000);
       }
       assertThat(agent.metrics.terminations()).isZero();
+      // no retry ran: each open's one failure, as the woven body threw it, is what its caller got
+      assertThat(agent.woven.appFailures()).hasSize(OPENS);
+      for (int i = 0; i < OPENS; i++) {
+        assertThat((Throwable) refusals.get(i)).isSameAs(agent.woven.appFailures().get(i));
+      }
       return new Outcome(refusals, slowest, log.text());
     }
   }
@@ -101,8 +107,7 @@ class BoundedTimeTest {
         AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of(
             "pgreclaim.admin.url", silent.adminUrl(),
             "pgreclaim.deadline", "30s"))) {
-      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
-      Thread.sleep(250);
+      held.awaitIdleFor(250, held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed"));
       Properties info = new Properties();
       info.setProperty("user", seed.role());
       info.setProperty("password", seed.rolePassword());
@@ -170,7 +175,7 @@ class BoundedTimeTest {
     try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
         AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of())) {
       int idle = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
-      Thread.sleep(250);
+      held.awaitIdleFor(250, idle);
       Thread.currentThread().interrupt();
       SQLException refused;
       try {
@@ -192,16 +197,17 @@ class BoundedTimeTest {
         AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of(
             "pgreclaim.admin.url", silent.adminUrl(),
             "pgreclaim.deadline", "2s"))) {
-      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
-      Thread.sleep(250);
+      held.awaitIdleFor(250, held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed"));
 
       // A holds the role's single-flight lock, stuck in the hanging admin login until its deadline
       java.util.concurrent.CompletableFuture<Throwable> first = new java.util.concurrent.CompletableFuture<>();
       Thread a = new Thread(() -> first.complete(catchFailure(agent, seed)), "opener-a");
       a.start();
-      while (silent.acceptedCount() == 0) {
+      long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      while (silent.acceptedCount() == 0 && System.nanoTime() < until) {
         Thread.sleep(5);
       }
+      assertThat(silent.acceptedCount()).as("A's admin login reached the silent server").isPositive();
       // B waits for A's reclaim; interrupting it must end its wait at once, with the flag kept
       java.util.concurrent.CompletableFuture<Object[]> second = new java.util.concurrent.CompletableFuture<>();
       Thread b = new Thread(() -> {
@@ -209,7 +215,12 @@ class BoundedTimeTest {
         second.complete(new Object[] {failure, Thread.currentThread().isInterrupted()});
       }, "opener-b");
       b.start();
-      Thread.sleep(300);
+      // B's refusal reached the agent and B is parked: waiting for A's reclaim
+      while (!(agent.woven.appFailures().size() >= 2 && (b.getState() == Thread.State.WAITING
+          || b.getState() == Thread.State.TIMED_WAITING)) && System.nanoTime() < until) {
+        Thread.sleep(5);
+      }
+      assertThat(b.getState()).as("B waits for A's reclaim").isIn(Thread.State.WAITING, Thread.State.TIMED_WAITING);
       long interruptedAt = System.nanoTime();
       b.interrupt();
       Object[] outcome = second.get(10, java.util.concurrent.TimeUnit.SECONDS);
@@ -239,19 +250,55 @@ class BoundedTimeTest {
       server.execute("postgres", "revoke pg_read_all_stats from " + seed.admin());
       held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
       try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of())) {
-        Properties info = new Properties();
-        info.setProperty("user", seed.role());
-        info.setProperty("password", seed.rolePassword());
-        long start = System.nanoTime();
-        SQLException thrown = assertThrows(SQLException.class, () -> agent.driver.connect(seed.url(), info));
-        OpenAttempt attempt = agent.reclaimer.onRefusal(agent.driver, seed.url(), info, Refusal.classify(thrown),
-            thrown, start);
-        assertThat(attempt).isNotNull();
-        assertThat(attempt.onExit(thrown)).as("no retry: the admin role cannot see state").isFalse();
-        assertThat(attempt.original()).isSameAs(thrown);
-        assertThat(thrown.getSuppressed()).hasSize(1);
-        assertThat(thrown.getSuppressed()[0].getMessage()).contains("state-hidden");
+        SQLException refused = assertThrows(SQLException.class,
+            () -> agent.open(seed.url(), seed.role(), seed.rolePassword()));
+        // what the woven connect's original body threw, as the bridge received it: one run, no retry
+        assertThat(agent.woven.appFailures()).hasSize(1);
+        assertThat((Throwable) refused).isSameAs(agent.woven.appFailures().get(0));
+        assertThat(refused.getSuppressed()).hasSize(1);
+        assertThat(refused.getSuppressed()[0].getMessage()).contains("state-hidden");
       }
+    }
+  }
+
+  /**
+   * The agent's admin login goes through the same woven driver as the application's opens. Refused there by the admin
+   * role's own connection limit (whose slot an idle, eligible-looking admin-role session holds), it must start no
+   * reclaim of its own: the caller gets its original 53300 saying the admin login was refused, and nothing is
+   * terminated, neither the admin role's session nor the application's.
+   */
+  @Test
+  void anAdminLoginRefusedThroughTheWovenDriverStartsNoReclaimOfItsOwn(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
+        AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of())) {
+      server.execute("postgres", "alter role " + seed.admin() + " connection limit 1");
+      int adminIdle = held.hold(seed.url(), seed.admin(), seed.adminPassword(), State.IDLE, "admin-console");
+      int appIdle = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim-if-allowed");
+      held.awaitIdleFor(250, adminIdle, appIdle);
+      List<Throwable> adminFailures = new java.util.concurrent.CopyOnWriteArrayList<>();
+      agent.woven.hook(new WovenDriver.ExitHook() {
+        @Override
+        public void before(WovenDriver.Exit exit) {
+          if (exit.admin() && exit.thrown() != null) {
+            adminFailures.add(exit.thrown());
+          }
+        }
+      });
+
+      SQLException refused = assertThrows(SQLException.class,
+          () -> agent.open(seed.url(), seed.role(), seed.rolePassword()));
+
+      assertThat(adminFailures).as("the admin login was refused inside the woven connect").isNotEmpty()
+          .allSatisfy(failure -> assertThat(((SQLException) failure).getSQLState()).isEqualTo("53300"));
+      assertThat(agent.woven.appFailures()).hasSize(1);
+      assertThat((Throwable) refused).isSameAs(agent.woven.appFailures().get(0));
+      assertThat(refused.getSuppressed()).hasSize(1);
+      assertThat(refused.getSuppressed()[0].getMessage()).contains("gave up: admin-unavailable")
+          .contains("admin role's own connection limit");
+      assertThat(agent.metrics.refusalsTotal()).as("only the application's refusal counted").isEqualTo(1);
+      assertThat(agent.metrics.terminations()).isZero();
+      assertThat(held.alive(adminIdle)).isTrue();
+      assertThat(held.alive(appIdle)).isTrue();
     }
   }
 

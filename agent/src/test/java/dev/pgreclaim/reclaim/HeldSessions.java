@@ -112,6 +112,35 @@ public final class HeldSessions implements AutoCloseable {
     }
   }
 
+  /**
+   * Waits until every pid has been {@code idle} for at least {@code millis} by the server's clock (what the agent's
+   * {@code min-idle} rule reads), at most {@code millis} + 10 s; throws when one never gets there.
+   */
+  public void awaitIdleFor(long millis, int... pids) throws Exception {
+    long until = System.nanoTime() + (millis + 10_000) * 1_000_000;
+    for (int pid : pids) {
+      while (true) {
+        try (Connection superuser = server.connectAsSuperuser("postgres");
+            PreparedStatement statement = superuser.prepareStatement("select state = 'idle' and clock_timestamp()"
+                + " - state_change >= cast(? as float8) * interval '1 millisecond'"
+                + " from pg_stat_activity where pid = ?")) {
+          statement.setLong(1, millis);
+          statement.setInt(2, pid);
+          try (ResultSet rows = statement.executeQuery()) {
+            if (rows.next() && rows.getBoolean(1)) {
+              break;
+            }
+          }
+        }
+        if (System.nanoTime() > until) {
+          throw new IllegalStateException("pid " + pid + " not idle for " + millis + " ms (state " + stateOf(pid)
+              + ")");
+        }
+        Thread.sleep(Math.min(50, Math.max(5, millis / 10)));
+      }
+    }
+  }
+
   /** Waits until the backend has left pg_stat_activity (a terminated session exits shortly after the signal). */
   public boolean gone(int pid) throws Exception {
     for (int i = 0; i < 300; i++) {

@@ -7,7 +7,7 @@ import dev.pgreclaim.metrics.FailureCause;
 import dev.pgreclaim.policy.LimitKind;
 import dev.pgreclaim.reclaim.HeldSessions.State;
 import dev.pgreclaim.testkit.PostgresServer;
-import dev.pgreclaim.testkit.PostgresServers;
+import dev.pgreclaim.testkit.PrivateServer;
 import dev.pgreclaim.testkit.PostgresTest;
 import dev.pgreclaim.testkit.TestDatabase;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
  * for reserved / server the admin connection needs a slot of its own.
  */
 @PostgresTest
+@org.junit.jupiter.api.Timeout(value = 3, unit = java.util.concurrent.TimeUnit.MINUTES)
 class LimitKindsTest {
 
   @Test
@@ -36,9 +37,9 @@ class LimitKindsTest {
         String limitedUrl = server.jdbcUrl(limited);
         // Older idle session in another database: longest idle, but it would not free a slot in `limited`.
         int elsewhere = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "other-db");
-        Thread.sleep(300);
+        held.awaitIdleFor(300, elsewhere);
         int inLimited = held.hold(limitedUrl, seed.role(), seed.rolePassword(), State.IDLE, "limited-db");
-        Thread.sleep(300);
+        held.awaitIdleFor(300, inLimited);
 
         try (LogCapture log = LogCapture.start();
             AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of())) {
@@ -71,13 +72,13 @@ class LimitKindsTest {
   /** max_connections 5, 2 reserved: non-superusers get 3 slots, then 53300 from InitPostgres. */
   @Test
   void reservedSlotsNeedASuperuserAdmin() throws Exception {
-    try (PostgresServer server = PostgresServers.startPrivate(
+    try (PostgresServer server = PrivateServer.start(
         Map.of("max_connections", "5", "superuser_reserved_connections", "2"));
         Seed seed = TestDatabase.seed(server, -1); HeldSessions held = new HeldSessions(server)) {
       int first = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "pool-1");
       int second = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "pool-2");
       int third = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "pool-3");
-      Thread.sleep(300);
+      held.awaitIdleFor(300, first, second, third);
 
       // default act-on=role: observed only, the original 53300, nothing attempted
       try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(), Map.of())) {
@@ -118,15 +119,15 @@ class LimitKindsTest {
   /** Every process slot taken: even a superuser admin cannot log in (InitProcess runs before authentication). */
   @Test
   void serverLimitLeavesNoSlotForAColdAdminLogin() throws Exception {
-    try (PostgresServer server = PostgresServers.startPrivate(
+    try (PostgresServer server = PrivateServer.start(
         Map.of("max_connections", "4", "superuser_reserved_connections", "1"));
         Seed seed = TestDatabase.seed(server, -1); HeldSessions held = new HeldSessions(server)) {
       int first = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "pool-1");
       held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "pool-2");
       held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "pool-3");
+      held.awaitIdleFor(300, first); // before the last slot is taken: this check logs in too
       Connection superuserSession = server.connectAsSuperuser("postgres");
       held.keep(superuserSession);
-      Thread.sleep(300);
 
       try (LogCapture log = LogCapture.start(); AdviceLoop agent = AdviceLoop.terminating(server.superuser(),
           server.superuserPassword(), Map.of("pgreclaim.act-on", "server,reserved"))) {
@@ -140,10 +141,28 @@ class LimitKindsTest {
         assertThat(log.text()).contains("only an admin session kept open from an earlier reclaim");
       }
       superuserSession.close();
-      Thread.sleep(100);
-      assertThat(held.alive(first)).isTrue();
+      assertThat(onceASlotIsFree(() -> held.alive(first))).isTrue();
     }
   }
+  interface Check {
+    boolean run() throws Exception;
+  }
+
+  /** Runs a check whose superuser login may find no slot until a closed session has exited (bounded). */
+  static boolean onceASlotIsFree(Check check) throws Exception {
+    long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      try {
+        return check.run();
+      } catch (SQLException noSlotYet) {
+        if (!"53300".equals(noSlotYet.getSQLState()) || System.nanoTime() > until) {
+          throw noSlotYet;
+        }
+        Thread.sleep(10);
+      }
+    }
+  }
+
   /**
    * A kept admin session is itself one of the scarce slots: with keep-alive, the retry after the first termination
    * still finds only reserved slots free, so a reserved-kind refusal costs one more termination than with
@@ -151,21 +170,21 @@ class LimitKindsTest {
    */
   @Test
   void aKeptSuperuserAdminSessionTakesAReservedSlotAndCostsOneMoreTermination() throws Exception {
-    try (PostgresServer server = PostgresServers.startPrivate(
+    try (PostgresServer server = PrivateServer.start(
         Map.of("max_connections", "4", "superuser_reserved_connections", "1"));
         Seed seed = TestDatabase.seed(server, -1); HeldSessions held = new HeldSessions(server)) {
       int first = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "pool-1");
       int second = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "pool-2");
       int third = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "pool-3");
-      Thread.sleep(300);
+      held.awaitIdleFor(300, first, second, third);
       try (AdviceLoop agent = AdviceLoop.terminating(server.superuser(), server.superuserPassword(),
           Map.of("pgreclaim.act-on", "reserved,server", "pgreclaim.admin.keep-alive", "1h"))) {
         held.keep(agent.open(seed.url(), seed.role(), seed.rolePassword()));
         assertThat(agent.metrics.refusals(LimitKind.RESERVED)).isEqualTo(1);
         assertThat(agent.metrics.terminations()).isEqualTo(2);
       }
-      Thread.sleep(100); // the admin session's slot is free again once it has exited
-      assertThat(held.gone(first)).isTrue();
+      // the admin session's slot is free again once it has exited
+      assertThat(onceASlotIsFree(() -> held.gone(first))).isTrue();
       assertThat(held.gone(second)).isTrue();
       assertThat(held.alive(third)).isTrue();
     }

@@ -17,6 +17,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanServer;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * effective-policy line, the MBean, or thread names, over runs that took the success path and the failure paths.
  */
 @PostgresTest
+@org.junit.jupiter.api.Timeout(value = 2, unit = java.util.concurrent.TimeUnit.MINUTES)
 class SecretsTest {
 
   @Test
@@ -37,35 +39,35 @@ class SecretsTest {
         LogCapture log = LogCapture.start()) {
       String secret = seed.adminPassword();
       Path passwordFile = Files.writeString(dir.resolve("admin.pw"), secret + "\n"); // trailing newline: must work
-      StringBuilder seen = new StringBuilder();
+      Map<String, StringBuilder> sources = new LinkedHashMap<>();
       Map<String, String> viaFile = Map.of("pgreclaim.admin.password-file", passwordFile.toString(),
-          "pgreclaim.admin.keep-alive", "0ms", "pgreclaim.min-idle", "1s");
+          "pgreclaim.admin.keep-alive", "0ms", "pgreclaim.min-idle", "3s");
 
       // success: the newline-terminated password file logs in and a victim is terminated
-      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim");
-      Thread.sleep(1100);
+      held.awaitIdleFor(3100, held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim"));
       try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), null, viaFile)) {
         held.keep(agent.open(seed.url(), seed.role(), seed.rolePassword()));
         assertThat(agent.metrics.terminations()).isEqualTo(1);
-        seen.append(agent.policy).append('\n');
+        seen(sources, "policy").append(agent.policy).append('\n');
         AgentStats.register(agent.metrics, agent.policy.toString());
-        seen.append(allMBeanAttributes()).append('\n');
-        seen.append(new AgentStats(agent.metrics, agent.policy.toString()).getLastTermination()).append('\n');
+        seen(sources, "mbean").append(allMBeanAttributes()).append('\n');
+        seen(sources, "last-termination")
+            .append(new AgentStats(agent.metrics, agent.policy.toString()).getLastTermination()).append('\n');
 
         // failure: no eligible session (the new connection is too fresh)
-        seen.append(stackTrace(assertThrows(SQLException.class,
+        seen(sources, "no-victim").append(stackTrace(assertThrows(SQLException.class,
             () -> agent.open(seed.url(), seed.role(), seed.rolePassword()))));
       }
       // failure: the admin may not signal, then may not read state
       server.execute("postgres", "revoke pg_signal_backend from " + seed.admin(),
           "alter role " + seed.role() + " connection limit 2");
-      held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim");
+      int secondVictim = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim");
       try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), null, viaFile)) {
-        Thread.sleep(1100);
-        seen.append(stackTrace(assertThrows(SQLException.class,
+        held.awaitIdleFor(3100, secondVictim);
+        seen(sources, "no-privilege").append(stackTrace(assertThrows(SQLException.class,
             () -> agent.open(seed.url(), seed.role(), seed.rolePassword()))));
         server.execute("postgres", "revoke pg_read_all_stats from " + seed.admin());
-        seen.append(stackTrace(assertThrows(SQLException.class,
+        seen(sources, "state-hidden").append(stackTrace(assertThrows(SQLException.class,
             () -> agent.open(seed.url(), seed.role(), seed.rolePassword()))));
       }
       // failure: admin unreachable, and a wrong password (the configured, wrong, secret must not show either)
@@ -75,7 +77,7 @@ class SecretsTest {
       }
       try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), secret, Map.of("pgreclaim.admin.url",
           "jdbc:postgresql://127.0.0.1:" + closedPort + "/postgres", "pgreclaim.deadline", "500ms"))) {
-        seen.append(stackTrace(assertThrows(SQLException.class,
+        seen(sources, "admin-unavailable").append(stackTrace(assertThrows(SQLException.class,
             () -> agent.open(seed.url(), seed.role(), seed.rolePassword()))));
       }
       String wrong = secret + "-wrong";
@@ -83,30 +85,53 @@ class SecretsTest {
         SQLException refused = assertThrows(SQLException.class,
             () -> agent.open(seed.url(), seed.role(), seed.rolePassword()));
         assertThat(refused.getSuppressed()[0].getMessage()).contains("admin-login-failed");
-        seen.append(stackTrace(refused));
+        seen(sources, "admin-login-failed").append(stackTrace(refused));
       }
       // observe mode names a would-be victim through the admin session
       try (AdviceLoop agent = AdviceLoop.of(Map.of("pgreclaim.mode", "observe", "pgreclaim.admin.user",
           seed.admin(), "pgreclaim.admin.password", secret))) {
-        seen.append(stackTrace(assertThrows(SQLException.class,
+        seen(sources, "observe").append(stackTrace(assertThrows(SQLException.class,
             () -> agent.open(seed.url(), seed.role(), seed.rolePassword()))));
-        seen.append(agent.policy).append(' ').append(String.join(" ", agent.policy.warnings())).append('\n');
+        seen(sources, "observe-policy").append(agent.policy).append(' ')
+            .append(String.join(" ", agent.policy.warnings())).append('\n');
       }
       // self-check report and its failure text
-      seen.append(AdminCheck.run(new org.postgresql.Driver(), seed.url(), seed.admin(), secret)).append('\n');
-      seen.append(AdminCheck.explain(assertThrows(SQLException.class,
+      seen(sources, "self-check").append(AdminCheck.run(new org.postgresql.Driver(), seed.url(), seed.admin(), secret))
+          .append('\n');
+      seen(sources, "self-check-failure").append(AdminCheck.explain(assertThrows(SQLException.class,
           () -> AdminCheck.run(new org.postgresql.Driver(), seed.url(), seed.admin(), wrong)))).append('\n');
       for (Thread thread : Thread.getAllStackTraces().keySet()) {
-        seen.append(thread.getName()).append('\n');
+        seen(sources, "threads").append(thread.getName()).append('\n');
       }
-      seen.append(log.text());
+      seen(sources, "log").append(log.text());
 
       assertThat(log.text()).contains("AUDIT terminated").contains("gave up: no-victim")
           .contains("gave up: no-privilege").contains("gave up: state-hidden").contains("gave up: admin-unavailable")
           .contains("gave up: admin-login-failed").contains("observe:");
-      assertThat(seen.toString()).as("the search covers real output").contains(seed.admin())
-          .contains("admin.password=******").contains("pg-reclaim-admin-closer").doesNotContain(secret);
+      // each place searched holds what the agent really wrote there: the search cannot pass on text the test made
+      Map<String, String> expected = new LinkedHashMap<>();
+      expected.put("policy", "admin.password=******");
+      expected.put("mbean", "LastTermination=pid=");
+      expected.put("last-termination", "role=" + seed.role());
+      expected.put("no-victim", "gave up: no-victim");
+      expected.put("no-privilege", "gave up: no-privilege");
+      expected.put("state-hidden", "gave up: state-hidden");
+      expected.put("admin-unavailable", "gave up: admin-unavailable");
+      expected.put("admin-login-failed", "gave up: admin-login-failed");
+      expected.put("observe", "too many connections for role");
+      expected.put("observe-policy", "admin.password=******");
+      expected.put("self-check", seed.admin());
+      expected.put("self-check-failure", seed.admin());
+      expected.put("threads", "pg-reclaim-admin-closer");
+      expected.put("log", "AUDIT terminated pid=");
+      assertThat(sources.keySet()).containsExactlyElementsOf(expected.keySet());
+      expected.forEach((source, marker) -> assertThat(sources.get(source).toString()).as(source).contains(marker)
+          .doesNotContain(secret));
     }
+  }
+
+  private static StringBuilder seen(Map<String, StringBuilder> sources, String source) {
+    return sources.computeIfAbsent(source, name -> new StringBuilder());
   }
 
   private static String stackTrace(Throwable thrown) {

@@ -14,10 +14,13 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** Never the wrong victim: each rule of {@link VictimQuery} against sessions really in that state. */
 @PostgresTest
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
 class VictimRulesTest {
 
   @Test
@@ -33,12 +36,13 @@ class VictimRulesTest {
       int protectedApp = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE, "flyway-migrate");
       int adminNamed = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE,
           VictimQuery.ADMIN_APPLICATION_NAME);
-      Thread.sleep(1200);
-      int fresh = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE, "just-opened");
-      List<Integer> spared = List.of(active, inTransaction, aborted, advisory, protectedApp, adminNamed, fresh);
+      held.awaitIdleFor(3100, victim, protectedApp, adminNamed);
 
+      // min-idle 3s: the session opened now, and the connection handed out below, stay too young for this test
       try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(),
-          Map.of("pgreclaim.min-idle", "1s", "pgreclaim.protect.application-names", "flyway-*,liquibase"))) {
+          Map.of("pgreclaim.min-idle", "3s", "pgreclaim.protect.application-names", "flyway-*,liquibase"))) {
+        int fresh = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE, "just-opened");
+        List<Integer> spared = List.of(active, inTransaction, aborted, advisory, protectedApp, adminNamed, fresh);
         Connection recovered = agent.open(url, seed.role(), seed.rolePassword());
         held.keep(recovered);
 
@@ -66,6 +70,68 @@ class VictimRulesTest {
     }
   }
 
+  /**
+   * Another ordinary role's idle session is the longest-idle session of the database, eligible by every other rule:
+   * it is never picked for the refused role, neither to let the open in nor once the role has nothing eligible left.
+   */
+  @Test
+  void anotherOrdinaryRolesIdleSessionIsNeverTheVictim(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 2); HeldSessions held = new HeldSessions(server)) {
+      String otherRole = seed.role() + "_other";
+      server.execute("postgres", "create role " + otherRole + " login password '" + seed.rolePassword() + "'");
+      try {
+        String url = seed.url();
+        int otherIdle = held.hold(url, otherRole, seed.rolePassword(), State.IDLE, "batch-worker");
+        int ownIdle = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE, "batch-worker");
+        int ownActive = held.hold(url, seed.role(), seed.rolePassword(), State.ACTIVE, "reporting");
+        held.awaitIdleFor(2100, otherIdle, ownIdle);
+
+        // min-idle longer than this test: the connection handed out below never becomes a victim
+        try (LogCapture log = LogCapture.start(); AdviceLoop agent = AdviceLoop.terminating(seed.admin(),
+            seed.adminPassword(), Map.of("pgreclaim.min-idle", "2s"))) {
+          held.keep(agent.open(url, seed.role(), seed.rolePassword()));
+          assertThat(held.gone(ownIdle)).as("the refused role's own idle session").isTrue();
+          assertThat(held.alive(otherIdle)).as("the other role's longer-idle session").isTrue();
+          assertThat(agent.metrics.terminations()).isEqualTo(1);
+          assertThat(log.text()).contains("AUDIT terminated pid=" + ownIdle + " role=" + seed.role())
+              .doesNotContain("role=" + otherRole);
+
+          // nothing of the role's own is eligible now (active, and the connection just handed out)
+          SQLException refused = assertThrows(SQLException.class,
+              () -> agent.open(url, seed.role(), seed.rolePassword()));
+          assertThat(refused.getSuppressed()[0].getMessage()).contains("gave up: no-victim");
+          assertThat(held.alive(otherIdle)).isTrue();
+          assertThat(held.alive(ownActive)).isTrue();
+          assertThat(agent.metrics.terminations()).isEqualTo(1);
+        }
+      } finally {
+        held.close();
+        server.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity where usename = '"
+            + otherRole + "'");
+        awaitNoSessions(server, otherRole);
+        server.execute("postgres", "drop role if exists " + otherRole);
+      }
+    }
+  }
+
+  static void awaitNoSessions(PostgresServer server, String role) throws Exception {
+    long until = System.nanoTime() + 10_000_000_000L;
+    while (System.nanoTime() < until) {
+      try (Connection superuser = server.connectAsSuperuser("postgres");
+          java.sql.PreparedStatement statement = superuser.prepareStatement(
+              "select count(*) from pg_stat_activity where usename = ?")) {
+        statement.setString(1, role);
+        try (java.sql.ResultSet rows = statement.executeQuery()) {
+          rows.next();
+          if (rows.getInt(1) == 0) {
+            return;
+          }
+        }
+      }
+      Thread.sleep(10);
+    }
+  }
+
   @Test
   @SuppressWarnings("try") // the held sessions are closed early on purpose: the role is dropped right after
   void aSuperusersSessionIsNeverAVictim(PostgresServer server) throws Exception {
@@ -76,7 +142,7 @@ class VictimRulesTest {
       try {
         int superIdle = held.hold(seed.url(), superRole, seed.rolePassword(), State.IDLE, "psql");
         int plainIdle = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "psql");
-        Thread.sleep(50);
+        held.awaitIdleFor(50, superIdle, plainIdle);
         try (Connection admin = seed.connectAsAdmin()) {
           VictimRules anyIdle = new VictimRules(0, List.of(), List.of(), List.of());
           assertThat(VictimQuery.candidates(admin, VictimScope.role(superRole), anyIdle, 10)).isEmpty();
@@ -90,7 +156,7 @@ class VictimRulesTest {
         held.close();
         server.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity where usename = '"
             + superRole + "'");
-        Thread.sleep(100);
+        awaitNoSessions(server, superRole);
         server.execute("postgres", "drop role if exists " + superRole);
       }
     }
@@ -111,7 +177,7 @@ class VictimRulesTest {
       try (Connection walsender = java.sql.DriverManager.getConnection(seed.url(), replication);
           Connection admin = seed.connectAsAdmin()) {
         int plainIdle = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "web");
-        Thread.sleep(100);
+        held.awaitIdleFor(50, plainIdle);
         int walsenderPid;
         try (java.sql.Statement statement = admin.createStatement();
             java.sql.ResultSet rows = statement.executeQuery("select pid, backend_type, state from pg_stat_activity"
@@ -126,7 +192,7 @@ class VictimRulesTest {
         assertThat(VictimQuery.candidates(admin, scope, anyIdle, 10)).extracting(Victim::pid)
             .containsExactly(plainIdle);
         assertThat(VictimQuery.terminateOne(admin, scope, anyIdle).pid()).isEqualTo(plainIdle);
-        Thread.sleep(100);
+        assertThat(held.gone(plainIdle)).isTrue();
         assertThat(VictimQuery.terminateOne(admin, scope, anyIdle)).isNull();
         assertThat(VictimQuery.stillThere(admin, walsenderPid)).isTrue();
         assertThat(walsender.isValid(2)).isTrue();
@@ -138,7 +204,7 @@ class VictimRulesTest {
   void protectListsByUserAndDatabaseSpareTheirSessions(PostgresServer server) throws Exception {
     try (Seed seed = TestDatabase.seed(server, -1); HeldSessions held = new HeldSessions(server)) {
       int idle = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "web");
-      Thread.sleep(50);
+      held.awaitIdleFor(50, idle);
       try (Connection admin = seed.connectAsAdmin()) {
         VictimScope scope = VictimScope.role(seed.role());
         assertThat(VictimQuery.candidates(admin, scope, new VictimRules(0, List.of(), List.of(), List.of()), 5))

@@ -30,6 +30,27 @@ public final class ForkedJvm {
     return new Builder();
   }
 
+  /**
+   * What a forked JVM inherits from this one's environment: only these. A developer's {@code PGRECLAIM_*} (the agent's
+   * environment twins), {@code JAVA_TOOL_OPTIONS}, {@code JDK_JAVA_OPTIONS}, {@code _JAVA_OPTIONS}, {@code CI} or
+   * {@code PGRECLAIM_TEST_*} would otherwise change what the child does; a test passes what it needs explicitly.
+   */
+  public static final List<String> INHERITED = List.of("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL",
+      "LC_CTYPE", "TZ", "TMPDIR");
+
+  /** The child's whole environment: the {@link #INHERITED} variables this JVM has, then the explicit ones. */
+  public static Map<String, String> childEnvironment(Map<String, String> parent, Map<String, String> explicit) {
+    Map<String, String> child = new LinkedHashMap<>();
+    for (String name : INHERITED) {
+      String value = parent.get(name);
+      if (value != null) {
+        child.put(name, value);
+      }
+    }
+    child.putAll(explicit);
+    return child;
+  }
+
   /** The current JVM's {@code java}. */
   public static Path currentJava() {
     return Path.of(System.getProperty("java.home"), "bin", "java");
@@ -147,7 +168,9 @@ public final class ForkedJvm {
 
     public Handle start() {
       ProcessBuilder pb = new ProcessBuilder(command());
-      pb.environment().putAll(env);
+      Map<String, String> childEnv = childEnvironment(System.getenv(), env);
+      pb.environment().clear();
+      pb.environment().putAll(childEnv);
       if (workingDirectory != null) {
         pb.directory(workingDirectory.toFile());
       }

@@ -80,6 +80,34 @@ public final class IdleHolder implements AutoCloseable {
     return backendPid;
   }
 
+  /**
+   * Waits until each holder's session has been in its state for at least {@code millis} by the server's clock (what
+   * a {@code min-idle} rule reads), at most {@code millis} + 10 s; throws when one never gets there.
+   */
+  public static void awaitSettled(PostgresServer server, long millis, IdleHolder... holders) throws Exception {
+    long until = System.nanoTime() + (millis + 10_000) * 1_000_000;
+    for (IdleHolder holder : holders) {
+      while (true) {
+        try (java.sql.Connection superuser = server.connectAsSuperuser("postgres");
+            java.sql.PreparedStatement statement = superuser.prepareStatement("select clock_timestamp()"
+                + " - state_change >= cast(? as float8) * interval '1 millisecond'"
+                + " from pg_stat_activity where pid = ?")) {
+          statement.setLong(1, millis);
+          statement.setInt(2, holder.backendPid);
+          try (java.sql.ResultSet rows = statement.executeQuery()) {
+            if (rows.next() && rows.getBoolean(1)) {
+              break;
+            }
+          }
+        }
+        if (System.nanoTime() > until) {
+          throw new IllegalStateException(holder + " not settled for " + millis + " ms");
+        }
+        Thread.sleep(Math.min(50, Math.max(5, millis / 10)));
+      }
+    }
+  }
+
   /** The holder's OS pid. */
   public long processPid() {
     return handle.pid();

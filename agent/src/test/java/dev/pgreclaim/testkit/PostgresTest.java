@@ -6,7 +6,9 @@ import java.lang.annotation.Inherited;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
@@ -19,4 +21,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Inherited
 @ExtendWith(PostgresExtension.class)
 @Tag("db")
+@Timeout(value = 5, unit = TimeUnit.MINUTES) // every test that waits on the server ends; a class may set less
+
 public @interface PostgresTest {}

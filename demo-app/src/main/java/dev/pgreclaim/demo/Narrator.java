@@ -1,14 +1,14 @@
 package dev.pgreclaim.demo;
 
+import java.io.Console;
 import java.io.PrintStream;
+import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * Everything the demo prints: numbered steps, their details, checks, commands and the output of the processes it
- * ran. ANSI colours only when standard output is a terminal (a {@link System#console()}, {@code TERM} not
- * {@code dumb}) and {@code NO_COLOR} is not set.
+ * ran. ANSI colours only when standard output is a terminal (as the CLI decides) and {@code NO_COLOR} is not set.
  */
 final class Narrator {
     private static final String RESET = "\u001b[0m";
@@ -34,17 +34,31 @@ final class Narrator {
         this.totalSteps = totalSteps;
     }
 
-    /** True when stdout is an interactive terminal that understands colours and the user did not opt out. */
+    /**
+     * True when stdout is an interactive terminal that understands colours and the user did not opt out. The same
+     * decision as the CLI's {@code --color auto} ({@code dev.pgreclaim.cli.Colour}, which the demo may not link: the
+     * agent reaches it only through {@code -javaagent}): {@code System.console()} alone is not enough, Java 22+
+     * returns one when output is piped, and then {@code Console.isTerminal()} tells.
+     */
     static boolean colourWanted() {
         String noColour = System.getenv("NO_COLOR");
         if (noColour != null && !noColour.isEmpty()) {
             return false;
         }
         String term = System.getenv("TERM");
-        if (term == null || term.isEmpty() || term.toLowerCase(Locale.ROOT).equals("dumb")) {
+        if (term == null || term.isEmpty() || term.equals("dumb")) {
             return false;
         }
-        return System.console() != null;
+        Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            Method isTerminal = Console.class.getMethod("isTerminal");
+            return Boolean.TRUE.equals(isTerminal.invoke(console));
+        } catch (ReflectiveOperationException | RuntimeException beforeJava22) {
+            return true;
+        }
     }
 
     /**
