@@ -192,8 +192,9 @@ class NoReclaimWarIT {
         audit.watch("svc-b", b);
         Duration bound = Duration.ofSeconds(WAR_TRAFFIC_SECONDS + 90);
         awaitLine(a, "DONE", bound);
-        long judgedTo = watch.millis();
+        // Both pools live on until they are told to quit: the judged window runs until the later one's traffic ends.
         awaitLine(b, "DONE", bound);
+        long judgedTo = watch.millis();
         watch.close();
         audit.close();
         return new WarFigures(seed, audit.terminations(), watch.vanished(), bothStarted + SETTLE_MS, judgedTo,
