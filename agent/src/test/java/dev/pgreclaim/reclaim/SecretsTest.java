@@ -46,7 +46,12 @@ class SecretsTest {
       // success: the newline-terminated password file logs in and a victim is terminated
       held.awaitIdleFor(3100, held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim"));
       try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), null, viaFile)) {
-        held.keep(agent.open(seed.url(), seed.role(), seed.rolePassword()));
+        java.sql.Connection recovered = agent.open(seed.url(), seed.role(), seed.rolePassword());
+        held.keep(recovered);
+        // in a transaction, so it is not this application's spare idle session (the refusal below is then
+        // no-victim, not not-starving)
+        recovered.setAutoCommit(false);
+        recovered.createStatement().execute("select 1");
         assertThat(agent.metrics.terminations()).isEqualTo(1);
         seen(sources, "policy").append(agent.policy).append('\n');
         AgentStats.register(agent.metrics, agent.policy.toString());

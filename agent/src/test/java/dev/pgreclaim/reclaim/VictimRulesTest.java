@@ -45,6 +45,10 @@ class VictimRulesTest {
         List<Integer> spared = List.of(active, inTransaction, aborted, advisory, protectedApp, adminNamed, fresh);
         Connection recovered = agent.open(url, seed.role(), seed.rolePassword());
         held.keep(recovered);
+        // The recovered connection stays in a transaction: an idle one would be this application's own spare session,
+        // and the second open below would be refused as not starving instead of for want of a victim.
+        recovered.setAutoCommit(false);
+        recovered.createStatement().execute("select 1");
 
         assertThat(held.gone(victim)).as("the idle, unprotected, long-idle session is terminated").isTrue();
         for (int pid : spared) {
