@@ -14,7 +14,7 @@ import java.util.Properties;
  * {@code minWarmMillis}, so the agent's background start-up work is done), then a fresh session of the role
  * (limit 1) sits idle on the only slot and the next open is timed: the JVM's first reclaim. One more round is
  * timed the same way. Env: {@code BENCH_URL_A, BENCH_ROLE_A, BENCH_PW_A}. Prints {@code FIRST_NS} and
- * {@code SECOND_NS}.
+ * {@code SECOND_NS} (-1 for a reclaim that failed).
  */
 public final class FirstReclaimApp {
     private FirstReclaimApp() {
@@ -38,16 +38,29 @@ public final class FirstReclaimApp {
                 }
             }
         }
-        System.out.println("FIRST_NS " + timedRecovery(url, login, idleMillis));
-        System.out.println("SECOND_NS " + timedRecovery(url, login, idleMillis));
+        Class.forName(FirstReclaimApp.class.getName() + "$FirstStarts");
+        long first = timedRecovery(url, login, idleMillis);
+        Class.forName(FirstReclaimApp.class.getName() + "$FirstEnded");
+        long second = timedRecovery(url, login, idleMillis);
+        Class.forName(FirstReclaimApp.class.getName() + "$SecondEnded");
+        System.out.println("FIRST_NS " + first);
+        System.out.println("SECOND_NS " + second);
     }
 
+    /** -1 when the open failed: a failed reclaim is reported as such, never as a time. */
     private static long timedRecovery(String url, Properties login, long idleMillis) throws Exception {
         Thread.sleep(100); // the previous round's sessions have exited
         Connection holder = DriverManager.getConnection(url, login);
         Thread.sleep(idleMillis);
         long start = System.nanoTime();
-        Connection connection = DriverManager.getConnection(url, login);
+        Connection connection;
+        try {
+            connection = DriverManager.getConnection(url, login);
+        } catch (SQLException refused) {
+            System.err.println("reclaim failed: " + refused + " " + java.util.List.of(refused.getSuppressed()));
+            holder.close();
+            return -1;
+        }
         long elapsed = System.nanoTime() - start;
         connection.close();
         try {
@@ -56,5 +69,18 @@ public final class FirstReclaimApp {
             // the agent ended it
         }
         return elapsed;
+    }
+
+    /**
+     * Markers in a {@code -Xlog:class+load} log: loaded just before the first timed reclaim (outside the timed
+     * window) and just after it, and after the second, so the classes the reclaims load can be counted.
+     */
+    static final class FirstStarts {
+    }
+
+    static final class FirstEnded {
+    }
+
+    static final class SecondEnded {
     }
 }
