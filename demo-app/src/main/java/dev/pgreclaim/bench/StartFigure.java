@@ -32,7 +32,7 @@ final class StartFigure {
             return "## 3. JVM start\n\n" + context.verdict("JVM start", false, "figure measured") + ": /usr/bin/time"
                     + " (GNU time) is not installed, so peak RSS and CPU time cannot be read.\n";
         }
-        int runs = context.quick ? 3 : 41;
+        int runs = context.quick ? 2 : 41;
         int livesRuns = context.quick ? 1 : 11;
         Map<String, List<Long>> wall = new LinkedHashMap<>();
         Map<String, List<Long>> rss = new LinkedHashMap<>();
