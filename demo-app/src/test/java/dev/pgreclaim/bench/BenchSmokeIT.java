@@ -59,6 +59,7 @@ class BenchSmokeIT {
 
         // 3. start: every cell measured, the agent active in every run that loads the Driver
         String start = section(report, "## 3. JVM start");
+        assertThat(start).as("the start figure measured, not skipped").contains("Classes loaded");
         List<List<String>> startRows = rows(start.substring(0, start.indexOf("Classes loaded")));
         assertThat(startRows).as("Java x 3 programs x 3 variants").hasSizeGreaterThanOrEqualTo(9);
         int agentRows = 0;
