@@ -20,7 +20,7 @@ import java.util.jar.Manifest;
 final class BenchContext {
     /** What the agent logs once it has read a valid policy and woven the driver; an inert agent never says it. */
     static final String ACTIVE_LINE = "pg-reclaim: active on org.postgresql.Driver";
-    /** The same line as the agent's stderr sink prints it ({@code [pg-reclaim] INFO active on ...}) or through SLF4J. */
+    /** That line as the agent's stderr sink prints it ({@code [pg-reclaim] INFO active on ...}) or through SLF4J. */
     private static final java.util.regex.Pattern ACTIVE = java.util.regex.Pattern.compile(
             "(?m)(pg-reclaim: |^\\[pg-reclaim\\] INFO )active on org\\.postgresql\\.Driver");
 

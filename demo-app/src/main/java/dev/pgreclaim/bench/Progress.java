@@ -57,8 +57,8 @@ final class Progress {
         long now = System.nanoTime();
         printedNanos = now;
         double elapsed = (now - startNanos) / 1e9;
-        String left = done == 0 ? "time left unknown yet"
-                : done >= total ? "done" : String.format(Locale.ROOT, "about %.0f s left", elapsed / done * (total - done));
+        String left = done == 0 ? "time left unknown yet" : done >= total ? "done"
+                : String.format(Locale.ROOT, "about %.0f s left", elapsed / done * (total - done));
         out.println(String.format(Locale.ROOT, "%s %d/%d %s, %.0f s elapsed, %s", label, done, total, unit, elapsed,
                 left));
         out.flush();

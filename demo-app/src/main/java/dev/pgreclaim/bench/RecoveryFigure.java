@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
 
 /** Figure 2, recovery latency: see {@link RecoveryApp}. */
 final class RecoveryFigure {
-    private static final Pattern RECOVERED = Pattern.compile("recovered in \\d+ ms after terminating .* \\((\\d+) retries\\)");
+    private static final Pattern RECOVERED =
+            Pattern.compile("recovered in \\d+ ms after terminating .* \\((\\d+) retries\\)");
     private static final long IDLE_MILLIS = 40;
     private static final long FIRST_WARM_MILLIS = 3000;
 
@@ -155,7 +156,8 @@ final class RecoveryFigure {
         double limit = 1.5 * context.recoveredP50;
         Table table = new Table("", "JVMs", "median", "min", "max", "caller's CPU (median)", "target");
         table.row("first reclaim of the JVM", first.size(), Stats.ms(firsts.median()), Stats.ms(firsts.percentile(0)),
-                Stats.ms(firsts.max()), Stats.ms(Stats.of(firstCpu).median()), context.verdict("first reclaim of a warm JVM, median",
+                Stats.ms(firsts.max()), Stats.ms(Stats.of(firstCpu).median()),
+                context.verdict("first reclaim of a warm JVM, median",
                         valid && firsts.median() <= limit, "<= 1.5x the recovered p50 above (" + Stats.ms(limit) + ")"
                                 + why));
         table.row("second reclaim of the JVM", second.size(), Stats.ms(seconds.median()),

@@ -9,8 +9,9 @@ import java.util.Map;
 
 /**
  * Figure 3, JVM start: {@link StartApp} without JDBC, with {@code org.postgresql.Driver} loaded, and living past the
- * agent's background start-up work, each without an agent, with an empty agent and with this agent, on every Java given; runs interleaved (the variant order rotates),
- * wall time from fork to exit and peak RSS from {@code /usr/bin/time}.
+ * agent's background start-up work, each without an agent, with an empty agent and with this agent, on every Java
+ * given; runs interleaved (the variant order rotates), wall time from fork to exit, peak RSS and CPU time from
+ * {@code /usr/bin/time}.
  */
 final class StartFigure {
     enum Variant { NONE("no agent"), EMPTY("empty agent"), AGENT("pg-reclaim agent");

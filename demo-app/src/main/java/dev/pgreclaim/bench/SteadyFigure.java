@@ -61,7 +61,8 @@ final class SteadyFigure {
                 Stats.ms(none.percentile(99)), "", "");
         table.row("pg-reclaim agent", agent.count(), Stats.ms(agent.median()), Stats.ms(agent.percentile(90)),
                 Stats.ms(agent.percentile(99)), String.format(Locale.ROOT, "%.3f", ratio),
-                context.verdict("steady connect overhead, ratio agent / none", ratio <= 1.01 && activeJvms == agentJvms,
+                context.verdict("steady connect overhead, ratio agent / none",
+                        ratio <= 1.01 && activeJvms == agentJvms,
                         "<= 1.01" + (activeJvms == agentJvms ? "" : " (agent inactive in "
                                 + (agentJvms - activeJvms) + " JVMs)")));
         return "## 1. Steady connect overhead\n\n"
