@@ -158,7 +158,8 @@ public final class Bench {
             table.row((Object[]) verdict);
             missed += verdict[2].startsWith("MISSED") ? 1 : 0;
         }
-        return "## Summary\n\n" + context.verdicts.size() + " targets, " + missed + " MISSED.\n\n" + table.render();
+        return "## Summary\n\n" + context.verdicts.size() + (context.verdicts.size() == 1 ? " target, " : " targets, ")
+                + missed + " MISSED.\n\n" + table.render();
     }
 
     private static void emit(String text) {
