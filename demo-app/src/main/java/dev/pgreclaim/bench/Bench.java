@@ -15,23 +15,55 @@ import java.util.Map;
 
 /**
  * The benchmark programs of pg-reclaim, in one run against a private PostgreSQL it starts itself (scram, loopback):
- * steady connect overhead, recovery latency, JVM start, storm. Prints markdown tables on stdout and writes them, with
- * a machine description, to {@code target/bench/results.md}.
- *
- * <pre>
- * java -cp "demo-app/target/classes:demo-app/target/bench-lib/*" dev.pgreclaim.bench.Bench [--quick]
- *     [--only=steady,recovery,start,storm] [--out=target/bench/results.md]
- *     [--agent=agent/target/pg-reclaim-agent.jar] [--javas=/path/to/java,/other/java]
- * </pre>
+ * steady connect overhead, recovery latency, JVM start, storm, surge. Prints markdown tables on stdout, progress on
+ * stderr, and writes the tables, with a machine description and a summary of every target, to
+ * {@code target/bench/results.md}. Run with {@code --help} for the usage.
  */
 public final class Bench {
-    static final List<String> FIGURES = List.of("steady", "recovery", "start", "storm");
+    static final List<String> FIGURES = List.of("steady", "recovery", "start", "storm", "surge");
+
+    static final String USAGE = """
+            usage: java -cp "demo-app/target/classes:demo-app/target/bench-lib/*" dev.pgreclaim.bench.Bench [options]
+
+              --quick              small counts: a smoke test of the programs, not figures
+              --only=FIGURE,...    run only these figures, of: steady, recovery, start, storm, surge
+                                   (surge and the first-reclaim row compare with the recovery p50, so
+                                   --only=surge runs recovery too)
+              --out=FILE           the markdown results file (default target/bench/results.md)
+              --agent=JAR          the agent jar (default agent/target/pg-reclaim-agent.jar)
+              --javas=JAVA,...     the java executables of the start figure (default: this JVM's java plus
+                                   /usr/lib/jvm/temurin-25* when installed)
+              --help               this text
+
+            Figures:
+              steady    open + close overhead with / without the agent, alternating JVM pairs
+              recovery  a refused open reclaimed and retried, in a warm JVM; its floor of two logins;
+                        the first reclaim of a warm JVM
+              start     JVM start and peak RSS: no pgjdbc, loads the Driver, lives past the agent's
+                        background start-up work; without an agent, with an empty one, with this one
+              storm     64 threads against a role whose 8 slots are held by idle sessions of other JVMs,
+                        without and with the agent
+              surge     8 warm JVMs of one role refused at the same moment, 8 idle victims
+
+            Tables go to stdout, progress (figure, steps done / total, time left) to stderr. Every row with a
+            target says met or MISSED; the summary at the end lists them all.
+            """;
 
     private Bench() {
     }
 
     public static void main(String[] args) throws Exception {
-        run(args);
+        if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
+            System.out.print(USAGE);
+            return;
+        }
+        try {
+            run(args);
+        } catch (IllegalArgumentException badUsage) {
+            System.err.println(badUsage.getMessage());
+            System.err.print(USAGE);
+            System.exit(2);
+        }
     }
 
     /** Runs the figures; returns the markdown written to the results file. */
@@ -45,11 +77,14 @@ public final class Bench {
             if (arg.equals("--quick")) {
                 quick = true;
             } else if (arg.startsWith("--only=")) {
-                only = Arrays.asList(arg.substring(7).split(","));
+                only = new ArrayList<>(Arrays.asList(arg.substring(7).split(",")));
                 for (String figure : only) {
                     if (!FIGURES.contains(figure)) {
                         throw new IllegalArgumentException("unknown figure " + figure + "; expected " + FIGURES);
                     }
+                }
+                if (only.contains("surge") && !only.contains("recovery")) {
+                    only.add("recovery");
                 }
             } else if (arg.startsWith("--out=")) {
                 out = Path.of(arg.substring(6));
@@ -61,14 +96,13 @@ public final class Bench {
                     javas.add(Path.of(java));
                 }
             } else {
-                throw new IllegalArgumentException("unknown argument " + arg + "; usage: Bench [--quick]"
-                        + " [--only=" + String.join(",", FIGURES) + "] [--out=file.md] [--agent=jar]"
-                        + " [--javas=java,java]");
+                throw new IllegalArgumentException("unknown argument " + arg);
             }
         }
         Path agentJar = agent != null ? agent : findAgentJar();
         out = out.toAbsolutePath();
         long started = System.nanoTime();
+        System.err.println("[bench] starting a private PostgreSQL");
         PostgresServer server = PostgresServers.startPrivate(Map.of("max_connections", "200"));
         StringBuilder report = new StringBuilder();
         try {
@@ -78,19 +112,31 @@ public final class Bench {
                     .append("\n\n").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(", command: `Bench ")
                     .append(String.join(" ", args)).append("`\n\n").append(Machine.describe(context)).append('\n');
             emit(report.toString());
+            List<String> selected = new ArrayList<>();
             for (String figure : FIGURES) {
-                if (!only.contains(figure)) {
-                    continue;
+                if (only.contains(figure)) {
+                    selected.add(figure);
                 }
+            }
+            context.figureCount = selected.size();
+            for (String figure : selected) {
+                context.figure = figure;
+                context.figureNumber++;
+                long figureStarted = System.nanoTime();
                 String section = switch (figure) {
                     case "steady" -> SteadyFigure.run(context);
                     case "recovery" -> RecoveryFigure.run(context);
                     case "start" -> StartFigure.run(context);
-                    default -> StormFigure.run(context);
+                    case "storm" -> StormFigure.run(context);
+                    default -> SurgeFigure.run(context);
                 };
+                Progress.note(context, "done in " + (System.nanoTime() - figureStarted) / 1_000_000_000 + " s");
                 emit(section + "\n");
                 report.append(section).append('\n');
             }
+            String summary = summary(context);
+            emit(summary + "\n");
+            report.append(summary).append('\n');
             String footer = "Load average at the end: " + Machine.loadAverage() + "; total "
                     + (System.nanoTime() - started) / 1_000_000_000 + " s.\n";
             emit(footer);
@@ -102,6 +148,18 @@ public final class Bench {
         Files.writeString(out, report.toString(), StandardCharsets.UTF_8);
         System.out.println("written to " + out);
         return report.toString();
+    }
+
+    /** Every row with a target, in one table: what a reader (or a script) checks first. */
+    private static String summary(BenchContext context) {
+        Table table = new Table("figure", "row", "result");
+        int missed = 0;
+        for (String[] verdict : context.verdicts) {
+            table.row((Object[]) verdict);
+            missed += verdict[2].startsWith("MISSED") ? 1 : 0;
+        }
+        return "## Summary\n\n" + context.verdicts.size() + (context.verdicts.size() == 1 ? " target, " : " targets, ")
+                + missed + " MISSED.\n\n" + table.render();
     }
 
     private static void emit(String text) {

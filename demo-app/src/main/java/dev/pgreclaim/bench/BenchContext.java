@@ -18,6 +18,12 @@ import java.util.jar.Manifest;
 
 /** What every figure needs: the server, the jars, the class path and agent flags of the child JVMs. */
 final class BenchContext {
+    /** What the agent logs once it has read a valid policy and woven the driver; an inert agent never says it. */
+    static final String ACTIVE_LINE = "pg-reclaim: active on org.postgresql.Driver";
+    /** That line as the agent's stderr sink prints it ({@code [pg-reclaim] INFO active on ...}) or through SLF4J. */
+    private static final java.util.regex.Pattern ACTIVE = java.util.regex.Pattern.compile(
+            "(?m)(pg-reclaim: |^\\[pg-reclaim\\] INFO )active on org\\.postgresql\\.Driver");
+
     final boolean quick;
     final PostgresServer server;
     final Path agentJar;
@@ -26,6 +32,14 @@ final class BenchContext {
     final Path pgjdbcJar;
     final List<Path> javas;
     final Path outDir;
+    /** The figure running now, for progress lines. */
+    String figure = "";
+    int figureNumber;
+    int figureCount;
+    /** The recovery figure's recovered p50 (ns), the reference of the first-reclaim and surge targets; NaN before. */
+    double recoveredP50 = Double.NaN;
+    /** Every row with a target, in order: figure, row, verdict. */
+    final List<String[]> verdicts = new ArrayList<>();
 
     BenchContext(boolean quick, PostgresServer server, Path agentJar, List<Path> javas, Path outDir)
             throws IOException {
@@ -38,6 +52,18 @@ final class BenchContext {
         Files.createDirectories(outDir);
         this.emptyAgentJar = jarOf(outDir.resolve("empty-agent.jar"), EmptyAgent.class, "Premain-Class");
         this.startAppJar = jarOf(outDir.resolve("start-app.jar"), StartApp.class, "Main-Class");
+    }
+
+    /** Records a target's outcome for the summary and returns the cell text, {@code met ...} or {@code MISSED ...}. */
+    String verdict(String row, boolean met, String target) {
+        String text = (met ? "met " : "MISSED ") + target;
+        verdicts.add(new String[] {figure, row, text});
+        return text;
+    }
+
+    /** True when the child's log shows an active agent (a JVM whose agent stayed inert measures nothing of it). */
+    static boolean agentActive(Child.Result result) {
+        return ACTIVE.matcher(result.stderr()).find() || ACTIVE.matcher(result.stdout()).find();
     }
 
     Path java() {

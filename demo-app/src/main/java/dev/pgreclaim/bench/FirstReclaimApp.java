@@ -1,5 +1,7 @@
 package dev.pgreclaim.bench;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -14,9 +16,13 @@ import java.util.Properties;
  * {@code minWarmMillis}, so the agent's background start-up work is done), then a fresh session of the role
  * (limit 1) sits idle on the only slot and the next open is timed: the JVM's first reclaim. One more round is
  * timed the same way. Env: {@code BENCH_URL_A, BENCH_ROLE_A, BENCH_PW_A}. Prints {@code FIRST_NS} and
- * {@code SECOND_NS}.
+ * {@code SECOND_NS} (-1 for a reclaim that failed), and {@code FIRST_CPU_NS}, {@code SECOND_CPU_NS}: the CPU time of
+ * the calling thread during each (the agent's reclaim runs on it, except the admin login's worker thread).
  */
 public final class FirstReclaimApp {
+    /** Loaded before the warm-up, so its classes are not in the timed window. */
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
     private FirstReclaimApp() {
     }
 
@@ -38,23 +44,60 @@ public final class FirstReclaimApp {
                 }
             }
         }
-        System.out.println("FIRST_NS " + timedRecovery(url, login, idleMillis));
-        System.out.println("SECOND_NS " + timedRecovery(url, login, idleMillis));
+        long[] first = new long[2];
+        long[] second = new long[2];
+        Class.forName(FirstReclaimApp.class.getName() + "$FirstStarts");
+        timedRecovery(url, login, idleMillis, first);
+        Class.forName(FirstReclaimApp.class.getName() + "$FirstEnded");
+        timedRecovery(url, login, idleMillis, second);
+        Class.forName(FirstReclaimApp.class.getName() + "$SecondEnded");
+        System.out.println("FIRST_NS " + first[0]);
+        System.out.println("SECOND_NS " + second[0]);
+        System.out.println("FIRST_CPU_NS " + first[1]);
+        System.out.println("SECOND_CPU_NS " + second[1]);
     }
 
-    private static long timedRecovery(String url, Properties login, long idleMillis) throws Exception {
+    /**
+     * Wall time and the calling thread's CPU time of one recovered open into {@code result}; -1 when the open
+     * failed: a failed reclaim is reported as such, never as a time.
+     */
+    private static void timedRecovery(String url, Properties login, long idleMillis, long[] result)
+            throws Exception {
         Thread.sleep(100); // the previous round's sessions have exited
         Connection holder = DriverManager.getConnection(url, login);
         Thread.sleep(idleMillis);
+        long cpuStart = THREADS.getCurrentThreadCpuTime();
         long start = System.nanoTime();
-        Connection connection = DriverManager.getConnection(url, login);
-        long elapsed = System.nanoTime() - start;
+        Connection connection;
+        try {
+            connection = DriverManager.getConnection(url, login);
+        } catch (SQLException refused) {
+            System.err.println("reclaim failed: " + refused + " " + java.util.List.of(refused.getSuppressed()));
+            holder.close();
+            result[0] = -1;
+            result[1] = -1;
+            return;
+        }
+        result[0] = System.nanoTime() - start;
+        result[1] = THREADS.getCurrentThreadCpuTime() - cpuStart;
         connection.close();
         try {
             holder.close();
         } catch (SQLException terminated) {
             // the agent ended it
         }
-        return elapsed;
+    }
+
+    /**
+     * Markers in a {@code -Xlog:class+load} log: loaded just before the first timed reclaim (outside the timed
+     * window) and just after it, and after the second, so the classes the reclaims load can be counted.
+     */
+    static final class FirstStarts {
+    }
+
+    static final class FirstEnded {
+    }
+
+    static final class SecondEnded {
     }
 }

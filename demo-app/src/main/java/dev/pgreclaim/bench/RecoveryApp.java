@@ -26,9 +26,9 @@ import org.postgresql.PGConnection;
  * open ({@code FLOOR_NS}, rounds that have both) is the floor of any reclaim-and-retry, two logins with nothing in
  * between, since PostgreSQL checks the role's limit only after authentication.
  * Args: {@code rounds warmupRounds idleMillis}. Env: {@code BENCH_URL_A, BENCH_ROLE_A, BENCH_PW_A, BENCH_URL_N,
- * BENCH_ROLE_N, BENCH_PW_N, BENCH_ADMIN_N, BENCH_ADMIN_PW_N}. Prints {@code PLAIN_NS}, {@code AGENT_NS},
- * {@code NAIVE_NS}, {@code REFUSED_NS}, {@code FLOOR_NS}, {@code FAILURES}, {@code HOLDER_SURVIVED},
- * {@code TERMINATIONS}.
+ * BENCH_ROLE_N, BENCH_PW_N, BENCH_ADMIN_N, BENCH_ADMIN_PW_N}. Prints {@code PROGRESS n} after each round, then
+ * {@code PLAIN_NS}, {@code AGENT_NS}, {@code NAIVE_NS}, {@code REFUSED_NS}, {@code FLOOR_NS}, {@code FAILURES},
+ * {@code HOLDER_SURVIVED}, {@code TERMINATIONS}.
  */
 public final class RecoveryApp {
     private static final String NAIVE_TERMINATE = "select pg_terminate_backend(pid, 5000) from pg_stat_activity"
@@ -82,6 +82,7 @@ public final class RecoveryApp {
             if (plain.size() > plainBefore && refused.size() > refusedBefore) {
                 floor.add(plain.get(plainBefore) + refused.get(refusedBefore));
             }
+            System.out.println("PROGRESS " + (round + 1));
         }
         System.out.println("PLAIN_NS" + Stats.joined(plain));
         System.out.println("AGENT_NS" + Stats.joined(agent));

@@ -24,42 +24,46 @@ final class Stats {
         return sorted.length;
     }
 
-    /** Nearest-rank percentile (p in 0..100); 0 when empty. */
-    long percentile(double p) {
+    /**
+     * Nearest-rank percentile (p in 0..100); NaN when empty, so that an empty sample prints as "none" and fails
+     * every target it is compared with (a comparison with NaN is false) instead of reading as 0 ms.
+     */
+    double percentile(double p) {
         if (sorted.length == 0) {
-            return 0;
+            return Double.NaN;
         }
         int rank = (int) Math.ceil(p / 100.0 * sorted.length);
         return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
     }
 
-    /** The median (mean of the two middle values for an even count). */
+    /** The median (mean of the two middle values for an even count); NaN when empty. */
     double median() {
         if (sorted.length == 0) {
-            return 0;
+            return Double.NaN;
         }
         int mid = sorted.length / 2;
         return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2.0;
     }
 
-    long max() {
-        return sorted.length == 0 ? 0 : sorted[sorted.length - 1];
+    /** NaN when empty. */
+    double max() {
+        return sorted.length == 0 ? Double.NaN : sorted[sorted.length - 1];
     }
 
     static String ms(double nanos) {
-        return String.format(java.util.Locale.ROOT, "%.2f ms", nanos / 1e6);
+        return Double.isNaN(nanos) ? "none" : String.format(java.util.Locale.ROOT, "%.2f ms", nanos / 1e6);
     }
 
     static String mib(double kib) {
-        return String.format(java.util.Locale.ROOT, "%.1f MiB", kib / 1024.0);
+        return Double.isNaN(kib) ? "none" : String.format(java.util.Locale.ROOT, "%.1f MiB", kib / 1024.0);
     }
 
     static String signedMs(double nanos) {
-        return String.format(java.util.Locale.ROOT, "%+.1f ms", nanos / 1e6);
+        return Double.isNaN(nanos) ? "none" : String.format(java.util.Locale.ROOT, "%+.1f ms", nanos / 1e6);
     }
 
     static String signedMib(double kib) {
-        return String.format(java.util.Locale.ROOT, "%+.2f MiB", kib / 1024.0);
+        return Double.isNaN(kib) ? "none" : String.format(java.util.Locale.ROOT, "%+.2f MiB", kib / 1024.0);
     }
 
     /** Parses a line of space-separated longs after a tag, e.g. {@code SAMPLES_NS 1 2 3}. */

@@ -22,6 +22,9 @@ final class SteadyFigure {
         List<Long> without = new ArrayList<>();
         List<Long> with = new ArrayList<>();
         List<Double> pairRatios = new ArrayList<>();
+        int agentJvms = 0;
+        int activeJvms = 0;
+        Progress progress = Progress.of(context, "", pairs, "JVM pairs");
         try (Seed seed = TestDatabase.seed(context.server, -1)) {
             for (int pair = 0; pair < pairs; pair++) {
                 double[] medians = new double[2];
@@ -33,6 +36,10 @@ final class SteadyFigure {
                             .env("BENCH_PASSWORD", seed.rolePassword())
                             .env("PGRECLAIM_ADMIN_PASSWORD", seed.adminPassword())
                             .run().requireSuccess("connect loop");
+                    if (agent) {
+                        agentJvms++;
+                        activeJvms += BenchContext.agentActive(result) ? 1 : 0;
+                    }
                     long[] samples = Stats.parseTagged(result.stdout(), "SAMPLES_NS");
                     for (long sample : samples) {
                         (agent ? with : without).add(sample);
@@ -40,6 +47,7 @@ final class SteadyFigure {
                     medians[agent ? 1 : 0] = new Stats(samples).median();
                 }
                 pairRatios.add(medians[1] / medians[0]);
+                progress.step();
             }
         }
         Stats none = Stats.of(without);
@@ -53,17 +61,17 @@ final class SteadyFigure {
                 Stats.ms(none.percentile(99)), "", "");
         table.row("pg-reclaim agent", agent.count(), Stats.ms(agent.median()), Stats.ms(agent.percentile(90)),
                 Stats.ms(agent.percentile(99)), String.format(Locale.ROOT, "%.3f", ratio),
-                verdict(ratio <= 1.01, "<= 1.01"));
+                context.verdict("steady connect overhead, ratio agent / none",
+                        ratio <= 1.01 && activeJvms == agentJvms,
+                        "<= 1.01" + (activeJvms == agentJvms ? "" : " (agent inactive in "
+                                + (agentJvms - activeJvms) + " JVMs)")));
         return "## 1. Steady connect overhead\n\n"
                 + "Open + close of one scram connection over loopback, no open refused; " + pairs
                 + " pairs of forked JVMs, alternating which goes first, " + perJvm + " timed opens each after "
                 + warmup + " untimed.\n\n" + table.render() + "\nMedian of the per-pair ratios: "
                 + String.format(Locale.ROOT, "%.3f", medianPairRatio) + " (range "
                 + String.format(Locale.ROOT, "%.3f-%.3f", sortedRatios[0], sortedRatios[sortedRatios.length - 1])
-                + ").\n";
-    }
-
-    static String verdict(boolean met, String target) {
-        return (met ? "met " : "MISSED ") + target;
+                + "). The agent's activation line (`" + BenchContext.ACTIVE_LINE + "`) was seen in " + activeJvms
+                + " of " + agentJvms + " JVMs with the agent.\n";
     }
 }

@@ -18,9 +18,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * run a short statement, close, and start over, for {@code seconds}; a refused open surfaces as an exception here,
  * is counted with the time it surfaced, and the thread pauses 5 ms before the next open (what a pool would do).
  * A monitor thread polls pg_stat_activity for the idle holders' backends (args) to tell when the last one is gone.
- * Args: {@code threads seconds holderPid,holderPid,...}. Env: {@code BENCH_URL, BENCH_ROLE, BENCH_PW, BENCH_ADMIN,
- * BENCH_ADMIN_PW}. Prints {@code OPEN_NS} (successful opens), {@code OPEN_END_NS} (when each ended, relative to the
- * start), {@code ERROR_NS} (how long each failed open took), {@code ERROR_END_NS}, {@code VICTIMS_GONE_NS},
+ * Args: {@code threads seconds holderPid,holderPid,... agent|none} (without the agent no MBean is read). Env:
+ * {@code BENCH_URL, BENCH_ROLE, BENCH_PW, BENCH_ADMIN, BENCH_ADMIN_PW}. Prints {@code OPEN_NS} (successful opens),
+ * {@code OPEN_END_NS} (when each ended, relative to the start), {@code ERROR_NS} (how long each failed open took), {@code ERROR_END_NS}, {@code VICTIMS_GONE_NS},
  * {@code TERMINATIONS} and {@code ERROR_STATES}.
  */
 public final class StormApp {
@@ -87,7 +87,13 @@ public final class StormApp {
             }, "storm-" + t);
             worker.start();
         }
+        long secondsReported = 0;
         while (done.getCount() > 0) {
+            long secondsDone = (System.nanoTime() - start) / 1_000_000_000L;
+            if (secondsDone > secondsReported) {
+                secondsReported = secondsDone;
+                System.out.println("PROGRESS " + secondsDone);
+            }
             if (victimsGone.get() < 0) {
                 try (ResultSet rows = holdersLeft.executeQuery()) {
                     rows.next();
@@ -104,7 +110,7 @@ public final class StormApp {
         print("ERROR_NS", errors, 0);
         print("ERROR_END_NS", errors, 1);
         System.out.println("VICTIMS_GONE_NS " + victimsGone.get());
-        System.out.println("TERMINATIONS " + AgentMBean.terminations());
+        System.out.println("TERMINATIONS " + (args[3].equals("agent") ? AgentMBean.terminations() : 0));
         System.out.println("ERROR_STATES " + String.join(",", new java.util.TreeSet<>(errorStates)));
     }
 
