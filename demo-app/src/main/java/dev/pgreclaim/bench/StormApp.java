@@ -20,7 +20,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * A monitor thread polls pg_stat_activity for the idle holders' backends (args) to tell when the last one is gone.
  * Args: {@code threads seconds holderPid,holderPid,... agent|none} (without the agent no MBean is read). Env:
  * {@code BENCH_URL, BENCH_ROLE, BENCH_PW, BENCH_ADMIN, BENCH_ADMIN_PW}. Prints {@code OPEN_NS} (successful opens),
- * {@code OPEN_END_NS} (when each ended, relative to the start), {@code ERROR_NS} (how long each failed open took), {@code ERROR_END_NS}, {@code VICTIMS_GONE_NS},
+ * {@code OPEN_END_NS} (when each ended, relative to the start), {@code ERROR_NS} (how long each failed open
+ * took), {@code ERROR_END_NS}, {@code VICTIMS_GONE_NS},
  * {@code TERMINATIONS} and {@code ERROR_STATES}.
  */
 public final class StormApp {
