@@ -29,8 +29,9 @@ class BenchSmokeIT {
         assertThat(report).contains("| PostgreSQL", "| pgjdbc");
 
         // every figure ran: its heading, and at least one of its targets in the summary
-        for (String heading : new String[] {"## 1. Steady connect overhead", "## 2. Recovery latency",
-                "### First reclaim of a JVM", "## 3. JVM start", "## 4. Storm", "## 5. Surge", "## Summary"}) {
+        String[] headings = {"## 1. Steady connect overhead", "## 2. Recovery latency", "### First reclaim of a JVM",
+            "## 3. JVM start", "## 4. Storm", "## 5. Surge", "## Summary"};
+        for (String heading : headings) {
             assertThat(report).as("heading").contains(heading);
         }
         List<String> summarised = new ArrayList<>();
