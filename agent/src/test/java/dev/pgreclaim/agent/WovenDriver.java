@@ -134,7 +134,8 @@ public final class WovenDriver implements AutoCloseable {
 
     @Override
     public Object apply(Object[] call) {
-      Exit exit = new Exit((String) call[1], (Properties) call[2], (Throwable) call[3]);
+      // the bridge hands {driver, url, info, result, thrown, round}
+      Exit exit = new Exit((String) call[1], (Properties) call[2], (Throwable) call[4]);
       if (!exit.admin() && exit.thrown() != null) {
         appFailures.add(exit.thrown());
       }
