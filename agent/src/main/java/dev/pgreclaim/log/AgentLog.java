@@ -20,6 +20,8 @@ public final class AgentLog {
     private static volatile ClassLoader applicationLoader;
     private static volatile Sink sink;
     private static final ConcurrentHashMap<String, Long> ONCE = new ConcurrentHashMap<String, Long>();
+    /** Keys of rate-limited warnings kept at most. */
+    static final int MAX_ONCE_KEYS = 4096;
 
     private AgentLog() {
     }
@@ -82,6 +84,11 @@ public final class AgentLog {
 
     private static boolean firstIn(String key, long intervalNanos) {
         long now = System.nanoTime();
+        if (ONCE.size() >= MAX_ONCE_KEYS) {
+            // an application opening as thousands of roles (keys name the role): forget, rather than grow; at worst
+            // a warning is said once more
+            ONCE.clear();
+        }
         Long last = ONCE.get(key);
         if (last != null && now - last < intervalNanos) {
             return false;

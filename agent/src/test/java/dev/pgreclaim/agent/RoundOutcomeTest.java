@@ -212,4 +212,39 @@ class RoundOutcomeTest {
     copy.put("pgreclaim.deadline", deadline);
     return copy;
   }
+
+  /**
+   * Issue 11 point 2 through the woven driver: role limit 2 with two idle sessions in the role's database, a second
+   * database at its connection limit 1 held by another role's idle session, an open to that second database. The
+   * role limit refuses it first; a kill would only let the database limit refuse it next, so nothing is terminated
+   * and the note names the full database.
+   */
+  @Test
+  void aKillTheDatabaseLimitWouldStillRefuseIsNotMade(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 2); Seed other = TestDatabase.seed(server, -1);
+        HeldSessions held = new HeldSessions(server);
+        WovenDriver woven = WovenDriver.install(withActOn(terminate(seed), "role,database"))) {
+      server.execute("postgres", "alter database " + other.database() + " connection limit 1");
+      int first = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "db1-a");
+      int second = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "db1-b");
+      held.hold(other.url(), other.role(), other.rolePassword(), State.IDLE, "db2-other");
+      awaitIdleLongEnough(server, first);
+      awaitIdleLongEnough(server, second);
+
+      Throwable thrown = catchThrowable(() -> woven.driver().connect(other.url(), login(seed)));
+
+      assertThat(((SQLException) thrown).getSQLState()).isEqualTo("53300");
+      assertThat(thrown.getSuppressed()[0].getMessage()).contains("gave up: other-limit-full")
+          .contains("database " + other.database() + " would still refuse the open");
+      assertThat(woven.metrics().terminations()).isZero();
+      assertThat(held.alive(first)).isTrue();
+      assertThat(held.alive(second)).isTrue();
+    }
+  }
+
+  private static Map<String, String> withActOn(Map<String, String> settings, String kinds) {
+    Map<String, String> copy = new HashMap<>(settings);
+    copy.put("pgreclaim.act-on", kinds);
+    return copy;
+  }
 }
