@@ -63,7 +63,7 @@ class LimitKindsTest {
         }
       } finally {
         held.close();
-        server.execute("postgres", "drop database if exists " + limited + " with (force)");
+        server.dropDatabase(limited);
       }
     }
   }

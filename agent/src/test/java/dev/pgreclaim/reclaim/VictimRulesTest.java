@@ -33,12 +33,13 @@ class VictimRulesTest {
       int protectedApp = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE, "flyway-migrate");
       int adminNamed = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE,
           VictimQuery.ADMIN_APPLICATION_NAME);
-      Thread.sleep(1200);
+      Thread.sleep(3200);
       int fresh = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE, "just-opened");
       List<Integer> spared = List.of(active, inTransaction, aborted, advisory, protectedApp, adminNamed, fresh);
 
       try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(),
-          Map.of("pgreclaim.min-idle", "1s", "pgreclaim.protect.application-names", "flyway-*,liquibase"))) {
+          // min-idle well above the time from `fresh` to the second open below, even on a loaded machine
+          Map.of("pgreclaim.min-idle", "3s", "pgreclaim.protect.application-names", "flyway-*,liquibase"))) {
         Connection recovered = agent.open(url, seed.role(), seed.rolePassword());
         held.keep(recovered);
 
