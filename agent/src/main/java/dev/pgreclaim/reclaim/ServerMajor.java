@@ -5,7 +5,9 @@ import java.sql.SQLException;
 
 /**
  * What differs between the PostgreSQL majors pg-reclaim supports (12 to 18) where pg-reclaim depends on it, in one
- * place. Each answer is checked against a real server of every major by {@code ServerMajorTest} ({@code .ci/majors}).
+ * place. Each answer but {@link #childLimitRoutine} (read from the sources: reaching the postmaster's child limit takes
+ * hundreds of connections) is checked against a real server of every major by {@code ServerMajorTest}
+ * ({@code .ci/majors}).
  *
  * <p>The reclaim path itself needs no branch on the major, by choice: it classifies refusals by routine name, and the
  * routine names are the same on every major except the postmaster's child limit, whose two names
@@ -13,6 +15,12 @@ import java.sql.SQLException;
  * it calls only the one-argument {@code pg_terminate_backend(pid)} and waits for the exit itself (the timeout form is
  * missing before 14); and it reads only {@code pg_stat_activity} columns and roles that all majors have
  * ({@code backend_type}, {@code state}, {@code state_change}; {@code pg_signal_backend}, {@code pg_read_all_stats}).
+ *
+ * <p>Not a question of the major: whether a role's walsenders (replication connections) count toward its
+ * {@code CONNECTION LIMIT}. 18 counts only regular backends; older majors counted walsenders too, and recent minor
+ * releases of older majors stopped (measured: 12.22 still counts them, 13.22, 14.22 and 16.10 do not). pg-reclaim
+ * does not depend on it: a walsender is never a victim ({@code backend_type} is not {@code client backend}), so a
+ * limit held by walsenders is left alone on every release ({@code ServerMajorTest}).
  */
 public final class ServerMajor {
     /** The oldest major the test suite runs on. */
@@ -68,15 +76,6 @@ public final class ServerMajor {
      */
     public String childLimitRoutine() {
         return major >= 17 ? SqlStates.ROUTINE_CHILD_LIMIT : SqlStates.ROUTINE_CHILD_LIMIT_OLD;
-    }
-
-    /**
-     * Before 18 a role's walsenders (replication connections) count toward its {@code CONNECTION LIMIT}; from 18
-     * only regular backends do. A walsender is never a victim ({@code backend_type} is not {@code client backend}),
-     * so before 18 a role whose limit is held by walsenders cannot be helped.
-     */
-    public boolean walSendersCountTowardRoleLimit() {
-        return major < 18;
     }
 
     /** {@code pg_stat_activity.leader_pid} exists from 13, {@code query_id} from 14. */

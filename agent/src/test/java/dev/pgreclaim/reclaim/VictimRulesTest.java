@@ -11,10 +11,13 @@ import dev.pgreclaim.testkit.PostgresTest;
 import dev.pgreclaim.testkit.TestDatabase;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
 
 /** Never the wrong victim: each rule of {@link VictimQuery} against sessions really in that state. */
 @PostgresTest
@@ -33,13 +36,15 @@ class VictimRulesTest {
       int protectedApp = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE, "flyway-migrate");
       int adminNamed = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE,
           VictimQuery.ADMIN_APPLICATION_NAME);
-      Thread.sleep(3200);
-      int fresh = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE, "just-opened");
+      Thread.sleep(1200);
+      Connection freshSession = DriverManager.getConnection(url + "?ApplicationName=just-opened", seed.role(),
+          seed.rolePassword());
+      held.keep(freshSession);
+      int fresh = ((PGConnection) freshSession).getBackendPID();
       List<Integer> spared = List.of(active, inTransaction, aborted, advisory, protectedApp, adminNamed, fresh);
 
       try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(),
-          // min-idle well above the time from `fresh` to the second open below, even on a loaded machine
-          Map.of("pgreclaim.min-idle", "3s", "pgreclaim.protect.application-names", "flyway-*,liquibase"))) {
+          Map.of("pgreclaim.min-idle", "1s", "pgreclaim.protect.application-names", "flyway-*,liquibase"))) {
         Connection recovered = agent.open(url, seed.role(), seed.rolePassword());
         held.keep(recovered);
 
@@ -52,6 +57,10 @@ class VictimRulesTest {
             .contains("application_name='batch-worker'");
 
         // The limit is full again and nothing is eligible: the caller gets the 53300, nobody is terminated.
+        // `fresh` is made fresh again here: on a loaded machine the steps above took longer than min-idle.
+        try (Statement touch = freshSession.createStatement()) {
+          touch.execute("select 1");
+        }
         SQLException refused = assertThrows(SQLException.class,
             () -> agent.open(url, seed.role(), seed.rolePassword()));
         assertThat(refused.getSQLState()).isEqualTo("53300");
