@@ -57,9 +57,12 @@ class VictimRulesTest {
             .contains("application_name='batch-worker'");
 
         // The limit is full again and nothing is eligible: the caller gets the 53300, nobody is terminated.
-        // `fresh` is made fresh again here: on a loaded machine the steps above took longer than min-idle.
-        try (Statement touch = freshSession.createStatement()) {
-          touch.execute("select 1");
+        // `fresh` and the recovered session are used again here: on a loaded machine the steps above can take longer
+        // than min-idle, which would make them eligible.
+        for (Connection inUse : List.of(freshSession, recovered)) {
+          try (Statement touch = inUse.createStatement()) {
+            touch.execute("select 1");
+          }
         }
         SQLException refused = assertThrows(SQLException.class,
             () -> agent.open(url, seed.role(), seed.rolePassword()));
