@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -84,6 +85,11 @@ final class LocalBinariesServer implements PostgresServer {
     try {
       s.initdb();
       s.startWithPortRetry();
+      OptionalInt wanted = PgBinaries.requestedMajor();
+      if (wanted.isPresent() && s.majorVersion() != wanted.getAsInt()) {
+        throw new IllegalStateException(PgBinaries.MAJOR_PROPERTY + "=" + wanted.getAsInt() + " but " + bin
+            + " runs PostgreSQL " + s.majorVersion());
+      }
       Runtime.getRuntime().addShutdownHook(s.shutdownHook);
       return s;
     } catch (Exception | Error e) {
@@ -93,7 +99,8 @@ final class LocalBinariesServer implements PostgresServer {
   }
 
   /**
-   * System property {@code pgreclaim.test.pgbin}, else the highest {@code /usr/lib/postgresql/N/bin}, else
+   * System property {@code pgreclaim.test.pgbin}, else the major {@code pgreclaim.test.pgMajor} asks for
+   * ({@link PgBinaries}), else the highest {@code /usr/lib/postgresql/N/bin}, else
    * {@code /usr/local/pgsql/bin}, else the folder of {@code initdb} on PATH.
    */
   static Path findBinDir() {
@@ -104,6 +111,10 @@ final class LocalBinariesServer implements PostgresServer {
         throw new IllegalStateException("pgreclaim.test.pgbin=" + prop + " has no executable initdb and postgres");
       }
       return p;
+    }
+    OptionalInt major = PgBinaries.requestedMajor();
+    if (major.isPresent()) {
+      return PgBinaries.binDir(major.getAsInt());
     }
     Path debian = Path.of("/usr/lib/postgresql");
     if (Files.isDirectory(debian)) {

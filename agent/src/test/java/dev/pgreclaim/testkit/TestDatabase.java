@@ -41,12 +41,16 @@ public final class TestDatabase {
       String[] statements = {
           "select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and (datname = '"
               + database + "' or usename in ('" + role + "', '" + admin + "'))",
-          "drop database if exists " + database + " with (force)",
+          null,
           "drop role if exists " + role,
           "drop role if exists " + admin};
       for (String sql : statements) {
         try {
-          server.execute("postgres", sql);
+          if (sql == null) {
+            server.dropDatabase(database);
+          } else {
+            server.execute("postgres", sql);
+          }
         } catch (SQLException | RuntimeException e) {
           // best effort
         }

@@ -38,6 +38,16 @@ class DemoIT {
     /** The repository root, where the README's command runs. */
     private static final Path REPO = AGENT_JAR.getParent().getParent().getParent();
 
+    /**
+     * The demo runs with SIGINT at its default, as from a terminal, whatever this JVM inherited. A background job of
+     * a non-interactive shell ({@code mvn verify &} in a script) starts with SIGINT ignored; every process keeps an
+     * ignored signal ignored across fork and exec, so Maven, this forked test JVM and the demo's JVM all start with
+     * it ignored, and a JVM that starts with SIGINT ignored installs no handler for it: the Ctrl-C this test sends
+     * would never run the demo's shutdown hook. coreutils' {@code env --default-signal=INT} (8.31+) resets it and
+     * execs, so the pid held is still the demo's JVM.
+     */
+    private static final List<String> DEFAULT_SIGINT = defaultSigintPrefix();
+
     record Run(int exitCode, String output) {
     }
 
@@ -130,8 +140,9 @@ class DemoIT {
     private static Run demo(List<String> args, String interruptAfter) throws Exception {
         assertThat(DEMO_JAR).as("the demo jar (mvn package)").isRegularFile();
         assertThat(AGENT_JAR).as("the agent jar (mvn package)").isRegularFile();
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-jar", DEMO_JAR.toString()));
+        List<String> command = new ArrayList<>(DEFAULT_SIGINT);
+        command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                DEMO_JAR.toString()));
         command.addAll(args);
         ProcessBuilder builder = new ProcessBuilder(command).directory(REPO.toFile()).redirectErrorStream(true);
         builder.environment().remove("NO_COLOR");
@@ -157,6 +168,12 @@ class DemoIT {
                         && System.nanoTime() < deadline) {
                     Thread.sleep(20);
                 }
+                if (process.isAlive()) {
+                    assertThat(sigintIgnored(process.pid())).as("the demo's JVM started with SIGINT ignored, so"
+                            + " Ctrl-C cannot reach it (this JVM's SIGINT ignored: "
+                            + sigintIgnored(ProcessHandle.current().pid()) + "; env --default-signal available: "
+                            + !DEFAULT_SIGINT.isEmpty() + ")").isFalse();
+                }
                 // not Process.destroy(): it also closes our end of the pipes, losing what the demo says next
                 new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).inheritIO().start().waitFor();
             }
@@ -169,6 +186,32 @@ class DemoIT {
         }
         System.out.println(output);
         return new Run(process.exitValue(), output.toString());
+    }
+
+    private static List<String> defaultSigintPrefix() {
+        List<String> prefix = List.of("env", "--default-signal=INT");
+        try {
+            List<String> probe = new ArrayList<>(prefix);
+            probe.add("true");
+            Process p = new ProcessBuilder(probe).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect
+                    .DISCARD).start();
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 ? prefix : List.of();
+        } catch (IOException e) {
+            return List.of();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of();
+        }
+    }
+
+    /** Bit 2 (SIGINT) of {@code SigIgn} in {@code /proc/PID/status}. */
+    private static boolean sigintIgnored(long pid) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+            if (line.startsWith("SigIgn:")) {
+                return (Long.parseUnsignedLong(line.substring(7).trim(), 16) & 0x2L) != 0;
+            }
+        }
+        throw new AssertionError("no SigIgn line in /proc/" + pid + "/status");
     }
 
     /** The holder's JVM has exited, the temporary folder is gone, and the private server no longer listens. */
