@@ -7,6 +7,7 @@ import dev.pgreclaim.metrics.FailureCause;
 import dev.pgreclaim.policy.LimitKind;
 import dev.pgreclaim.reclaim.HeldSessions.State;
 import dev.pgreclaim.testkit.PostgresServer;
+import dev.pgreclaim.testkit.PostgresServers;
 import dev.pgreclaim.testkit.PrivateServer;
 import dev.pgreclaim.testkit.PostgresTest;
 import dev.pgreclaim.testkit.TestDatabase;
