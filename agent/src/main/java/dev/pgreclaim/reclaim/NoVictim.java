@@ -150,7 +150,7 @@ public final class NoVictim {
         switch (reason()) {
             case REQUESTER_NOT_STARVING:
                 return "the requesting application already holds " + requesterIdle + " idle session(s) of role "
-                        + scope.role() + " (idle " + VictimQuery.REQUESTER_SPARE_MILLIS + " ms or more): it is"
+                        + scope.role() + " (idle " + VictimQuery.REQUESTER_SPARE_MILLIS / 1000 + " s or more): it is"
                         + " not starving (a pool topping itself up), so no session is terminated";
             case STATE_HIDDEN:
                 return "the admin role sees no state for " + hidden + " session(s) of role " + scope.role()

@@ -41,7 +41,7 @@ public final class VictimQuery {
      * How long a session of the requesting application must have been idle to count as spare (the requester then is
      * not starving, and nothing is terminated for it).
      */
-    public static final long REQUESTER_SPARE_MILLIS = 100;
+    public static final long REQUESTER_SPARE_MILLIS = 1000;
 
     public static final String ADMIN_APPLICATION_NAME = "pg-reclaim-admin";
 
@@ -109,8 +109,7 @@ public final class VictimQuery {
             + "     and a.backend_type" + EQ + "'client backend' and a.state" + EQ + "'idle'"
             + "     and a.wait_event" + EQ + "'ClientRead'"
             // Spare, not between two statements of a busy caller: a connection just opened, or one a thread holds
-            // while it works, is idle for a moment; one sitting in a pool is idle longer. Not much longer than
-            // that: a pool's keepalive pings make all its idle sessions look fresh at about the same time.
+            // while it works, is idle for milliseconds; one sitting in a pool for a second or more is spare.
             + "     and a.state_change" + LE + "(pg_catalog.clock_timestamp()" + MINUS + "cast('"
             + REQUESTER_SPARE_MILLIS + " milliseconds' as pg_catalog.interval))),"
             // As CountDBConnections (12-17): every backend of the database but background workers (client
