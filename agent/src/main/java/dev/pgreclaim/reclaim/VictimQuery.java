@@ -174,7 +174,8 @@ public final class VictimQuery {
             + "   end))" + GE + "srv.usable from p, srv) as server_refuses"
             + " from p";
 
-    private static final String STILL_THERE = "select " + COUNT + " from pg_catalog.pg_stat_activity a"
+    /** Package-visible for tests that must tell the exit wait from the kill in {@code pg_stat_activity.query}. */
+    static final String STILL_THERE = "select " + COUNT + " from pg_catalog.pg_stat_activity a"
             + " where a.pid" + EQ + "cast(? as pg_catalog.int4)";
 
     private VictimQuery() {

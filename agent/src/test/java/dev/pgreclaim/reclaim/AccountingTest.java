@@ -86,21 +86,30 @@ class AccountingTest {
     }
   }
 
-  /** Polls (bounded) until the victim is no longer waiting for its client, then ends the admin's session. */
+  /**
+   * Polls (bounded) until the admin session is in its exit wait, then ends it. The victim leaving ClientRead is not
+   * enough: the victim may process its signal before the select-and-terminate statement has returned to the agent, and
+   * ending the admin session then fails the statement itself (a termination the agent cannot know of).
+   */
   static int killAdminOnceSignalled(PostgresServer server, String admin, int victim) {
     long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    String exitWait = VictimQuery.STILL_THERE.replace("?", "$1");
     try (Connection superuser = server.connectAsSuperuser("postgres");
-        PreparedStatement signalled = superuser.prepareStatement("select coalesce(wait_event, '') <> 'ClientRead'"
-            + " from pg_stat_activity where pid = ?");
-        PreparedStatement end = superuser.prepareStatement("select pid, pg_terminate_backend(pid)"
-            + " from pg_stat_activity where usename = ? and application_name = 'pg-reclaim-admin'")) {
-      signalled.setInt(1, victim);
-      end.setString(1, admin);
+        PreparedStatement inExitWait = superuser.prepareStatement("select a.pid from pg_stat_activity a"
+            + " where a.usename = ? and a.application_name = 'pg-reclaim-admin' and a.query = ?"
+            + " and exists (select 1 from pg_stat_activity v where v.pid = ?"
+            + " and coalesce(v.wait_event, '') <> 'ClientRead')");
+        PreparedStatement end = superuser.prepareStatement("select pg_terminate_backend(?)")) {
+      inExitWait.setString(1, admin);
+      inExitWait.setString(2, exitWait);
+      inExitWait.setInt(3, victim);
       while (System.nanoTime() < until) {
-        try (ResultSet rows = signalled.executeQuery()) {
-          if (rows.next() && rows.getBoolean(1)) {
+        try (ResultSet rows = inExitWait.executeQuery()) {
+          if (rows.next()) {
+            int pid = rows.getInt(1);
+            end.setInt(1, pid);
             try (ResultSet ended = end.executeQuery()) {
-              return ended.next() ? ended.getInt(1) : -1;
+              return ended.next() && ended.getBoolean(1) ? pid : -1;
             }
           }
         }
