@@ -1,14 +1,16 @@
 package dev.pgreclaim.agent;
 
 import dev.pgreclaim.agent.bridge.ConnectBridge;
-import dev.pgreclaim.log.AgentLog;
-import dev.pgreclaim.metrics.AgentStats;
+import dev.pgreclaim.log.ReclaimLog;
+import dev.pgreclaim.metrics.ReclaimStats;
 import dev.pgreclaim.metrics.ReclaimMetrics;
 import dev.pgreclaim.policy.InvalidPolicyException;
 import dev.pgreclaim.policy.Mode;
 import dev.pgreclaim.policy.Policy;
 import dev.pgreclaim.policy.PolicyParser;
+import dev.pgreclaim.reclaim.Prewarm;
 import dev.pgreclaim.reclaim.Reclaimer;
+import dev.pgreclaim.reclaim.SelfCheck;
 import java.lang.instrument.Instrumentation;
 import java.lang.ref.WeakReference;
 import java.util.ArrayList;
@@ -56,7 +58,7 @@ final class Activation {
     /** Weaves one driver class file; on any failure the driver loads unchanged and the reason is logged once. */
     static byte[] weave(String agentArgs, ClassLoader loader, byte[] classfile) {
         try {
-            AgentLog.useApplicationLoader(loader);
+            ReclaimLog.useApplicationLoader(loader);
             Policy active = policy(agentArgs);
             if (active == null) {
                 return null;
@@ -74,7 +76,7 @@ final class Activation {
             markWoven(loader);
             return woven;
         } catch (Throwable weaveFailure) {
-            AgentLog.warnOnce("weave", "pg-reclaim: could not weave org.postgresql.Driver in {}; the driver runs"
+            ReclaimLog.warnOnce("weave", "pg-reclaim: could not weave org.postgresql.Driver in {}; the driver runs"
                     + " unchanged: {}", describe(loader), weaveFailure.toString());
             return null;
         }
@@ -98,14 +100,14 @@ final class Activation {
         try {
             parsed = PolicyParser.fromEnvironment(agentArgs);
         } catch (InvalidPolicyException invalid) {
-            AgentLog.error("pg-reclaim: invalid configuration, agent inactive (the application runs as without"
+            ReclaimLog.error("pg-reclaim: invalid configuration, agent inactive (the application runs as without"
                     + " it): {}", invalid.getMessage());
             return null;
         }
         latest = parsed;
         POLICY_LINE.set(parsed.toString());
         if (parsed.mode() == Mode.OFF) {
-            AgentLog.info("pg-reclaim: pgreclaim.mode=off: agent inactive");
+            ReclaimLog.info("pg-reclaim: pgreclaim.mode=off: agent inactive");
             return null;
         }
         return parsed;
@@ -140,7 +142,7 @@ final class Activation {
         } catch (InvalidPolicyException invalid) {
             synchronized (Activation.class) {
                 String running = runningLine();
-                AgentLog.error("pg-reclaim: invalid configuration from attach, nothing changed (still running: {}):"
+                ReclaimLog.error("pg-reclaim: invalid configuration from attach, nothing changed (still running: {}):"
                         + " {}", running, invalid.getMessage());
                 return new Outcome(Outcome.INVALID, invalid.getMessage() + "\n" + running);
             }
@@ -157,14 +159,14 @@ final class Activation {
             if (parsed.mode() == Mode.OFF) {
                 policy = null;
                 ConnectBridge.install(null);
-                AgentLog.info("pg-reclaim: pgreclaim.mode=off set by attach: agent inactive, nothing is reclaimed"
+                ReclaimLog.info("pg-reclaim: pgreclaim.mode=off set by attach: agent inactive, nothing is reclaimed"
                         + " from now on");
             } else {
                 policy = parsed;
                 start(parsed);
-                AgentLog.info("pg-reclaim: policy {} by attach: {}", replacing ? "replaced" : "set", parsed);
+                ReclaimLog.info("pg-reclaim: policy {} by attach: {}", replacing ? "replaced" : "set", parsed);
                 for (String warning : parsed.warnings()) {
-                    AgentLog.warn("pg-reclaim: {}", warning);
+                    ReclaimLog.warn("pg-reclaim: {}", warning);
                 }
             }
             active = policy != null;
@@ -196,9 +198,9 @@ final class Activation {
             return;
         }
         start(active);
-        AgentLog.info("pg-reclaim: active on org.postgresql.Driver ({}); policy: {}", describe(loader), active);
+        ReclaimLog.info("pg-reclaim: active on org.postgresql.Driver ({}); policy: {}", describe(loader), active);
         for (String warning : active.warnings()) {
-            AgentLog.warn("pg-reclaim: {}", warning);
+            ReclaimLog.warn("pg-reclaim: {}", warning);
         }
         if (active.selfCheck()) {
             selfCheckLater(active);
@@ -231,10 +233,10 @@ final class Activation {
                     return;
                 }
                 int prewarmed = Prewarm.run();
-                AgentLog.debug("pg-reclaim: {} classes of the reclaim path loaded ahead of need", prewarmed);
+                ReclaimLog.debug("pg-reclaim: {} classes of the reclaim path loaded ahead of need", prewarmed);
                 Policy current = currentValid();
                 if (current != null && current.jmx()) {
-                    AgentStats.register(counters, POLICY_LINE);
+                    ReclaimStats.register(counters, POLICY_LINE);
                 }
             }
         }, "pg-reclaim-init");
@@ -267,9 +269,9 @@ final class Activation {
             return; // nothing activated yet: the background start registers it, following the latest policy
         }
         if (parsed.jmx()) {
-            AgentStats.register(metrics, POLICY_LINE);
+            ReclaimStats.register(metrics, POLICY_LINE);
         } else {
-            AgentStats.unregister();
+            ReclaimStats.unregister();
         }
     }
 
@@ -295,7 +297,7 @@ final class Activation {
             try {
                 instrumentation.retransformClasses(driver);
             } catch (Throwable retransformFailure) {
-                AgentLog.warn("pg-reclaim: could not retransform org.postgresql.Driver in {}: {}",
+                ReclaimLog.warn("pg-reclaim: could not retransform org.postgresql.Driver in {}: {}",
                         describe(driver.getClassLoader()), retransformFailure.toString());
             }
         }
@@ -343,7 +345,7 @@ final class Activation {
             return;
         }
         isolatedLoaderNoted = true;
-        AgentLog.info("pg-reclaim: the class loader of org.postgresql.Driver ({}) cannot see the agent jar; the"
+        ReclaimLog.info("pg-reclaim: the class loader of org.postgresql.Driver ({}) cannot see the agent jar; the"
                 + " woven driver reaches the agent through the system class loader", describe(loader));
     }
 

@@ -116,7 +116,7 @@ class AgentJarIT {
         .contains("dev.pgreclaim.reclaim.ReclaimLock ")
         .contains("java.util.concurrent.ScheduledThreadPoolExecutor ")
         .doesNotContain("dev.pgreclaim.cli.")
-        .doesNotContain("dev.pgreclaim.metrics.AgentStats");
+        .doesNotContain("dev.pgreclaim.metrics.ReclaimStats");
     assertThat(result.stderr()).as(result.toString()).doesNotContain("ERROR").doesNotContain("WARN");
   }
 

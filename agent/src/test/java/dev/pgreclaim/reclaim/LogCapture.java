@@ -6,7 +6,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Captures what {@code AgentLog} writes in this JVM. The test class path has SLF4J's API but no binding, so the agent
+ * Captures what {@code ReclaimLog} writes in this JVM. The test class path has SLF4J's API but no binding, so the agent
  * logs to {@code System.err}, looked up at every line: replacing it captures every line, from every thread, while
  * still passing it on to the original stream.
  */

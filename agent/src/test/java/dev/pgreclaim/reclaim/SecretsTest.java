@@ -3,7 +3,7 @@ package dev.pgreclaim.reclaim;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.pgreclaim.metrics.AgentStats;
+import dev.pgreclaim.metrics.ReclaimStats;
 import dev.pgreclaim.reclaim.HeldSessions.State;
 import dev.pgreclaim.testkit.PostgresServer;
 import dev.pgreclaim.testkit.PostgresTest;
@@ -54,10 +54,10 @@ class SecretsTest {
         recovered.createStatement().execute("select 1");
         assertThat(agent.metrics.terminations()).isEqualTo(1);
         seen(sources, "policy").append(agent.policy).append('\n');
-        AgentStats.register(agent.metrics, agent.policy.toString());
+        ReclaimStats.register(agent.metrics, agent.policy.toString());
         seen(sources, "mbean").append(allMBeanAttributes()).append('\n');
         seen(sources, "last-termination")
-            .append(new AgentStats(agent.metrics, agent.policy.toString()).getLastTermination()).append('\n');
+            .append(new ReclaimStats(agent.metrics, agent.policy.toString()).getLastTermination()).append('\n');
 
         // failure: no eligible session (the new connection is too fresh)
         seen(sources, "no-victim").append(stackTrace(assertThrows(SQLException.class,
@@ -147,7 +147,7 @@ class SecretsTest {
 
   private static String allMBeanAttributes() throws Exception {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-    ObjectName name = new ObjectName(AgentStats.OBJECT_NAME);
+    ObjectName name = new ObjectName(ReclaimStats.OBJECT_NAME);
     StringBuilder values = new StringBuilder();
     for (MBeanAttributeInfo attribute : server.getMBeanInfo(name).getAttributes()) {
       values.append(attribute.getName()).append('=').append(server.getAttribute(name, attribute.getName()))

@@ -4,12 +4,12 @@ import java.lang.reflect.Method;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The agent's logging. The agent ships no SLF4J of its own (it could clash with the application's): once the
- * application's SLF4J with a binding is visible from the driver's class loader, lines go there (logger
- * {@code dev.pgreclaim}, audit lines on {@code dev.pgreclaim.audit}); otherwise they go to stderr in a compact form,
- * {@code [pg-reclaim] LEVEL message}. Messages use {@code {}} placeholders.
+ * The logging of pg-reclaim, agent and wrapper alike. It ships no SLF4J of its own (it could clash with the
+ * application's): once the application's SLF4J with a binding is visible from the driver's class loader, lines go
+ * there (logger {@code dev.pgreclaim}, audit lines on {@code dev.pgreclaim.audit}); otherwise they go to stderr in a
+ * compact form, {@code [pg-reclaim] LEVEL message}. Messages use {@code {}} placeholders.
  */
-public final class AgentLog {
+public final class ReclaimLog {
     /** Stable prefix of every audit line, for grep. */
     public static final String AUDIT_PREFIX = "pg-reclaim AUDIT";
 
@@ -23,7 +23,7 @@ public final class AgentLog {
     /** Keys of rate-limited warnings kept at most. */
     static final int MAX_ONCE_KEYS = 4096;
 
-    private AgentLog() {
+    private ReclaimLog() {
     }
 
     /** Where to look for the application's SLF4J: the loader that defined {@code org.postgresql.Driver}. */

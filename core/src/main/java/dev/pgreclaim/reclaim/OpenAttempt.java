@@ -1,6 +1,6 @@
 package dev.pgreclaim.reclaim;
 
-import dev.pgreclaim.log.AgentLog;
+import dev.pgreclaim.log.ReclaimLog;
 import dev.pgreclaim.metrics.FailureCause;
 import dev.pgreclaim.metrics.ReclaimMetrics;
 import dev.pgreclaim.policy.Durations;
@@ -81,7 +81,7 @@ public final class OpenAttempt {
         ReclaimMetrics metrics = reclaimer.metrics();
         if (thrown == null) {
             metrics.recovered();
-            AgentLog.info("pg-reclaim: open to {} as role {} recovered in {} ms after terminating {} ({} retries)",
+            ReclaimLog.info("pg-reclaim: open to {} as role {} recovered in {} ms after terminating {} ({} retries)",
                     target.describe(), scope.role(), elapsedMillis(), terminatedPids.length() > 0 ? terminatedPids
                             : "nothing (a slot came free on its own)", retries);
             return false;
@@ -134,7 +134,7 @@ public final class OpenAttempt {
                         + attempts + "/" + reclaimer.policy().maxAttempts()
                         + (result.detail == null ? "" : " note=\"" + result.detail.replace('"', '\'') + "\"");
                 metrics.terminated(summary);
-                AgentLog.audit("terminated {}", summary);
+                ReclaimLog.audit("terminated {}", summary);
                 if (result.error != null) {
                     // Terminated and accounted for, but the admin session failed afterwards: the slot is most
                     // likely free all the same, so the open is retried; the next round, if any, logs in afresh.
@@ -213,11 +213,11 @@ public final class OpenAttempt {
             handBack = error;
         }
         if (cause == FailureCause.NOT_STARVING) {
-            AgentLog.auditAtMostEvery("not-starving:" + site.adminUrl() + ":" + scope.role(), 10_000,
+            ReclaimLog.auditAtMostEvery("not-starving:" + site.adminUrl() + ":" + scope.role(), 10_000,
                     "not-acted role={} server={} reason=\"{}\"", scope.role(), target.describe(),
                     detail == null ? "" : detail.replace('"', '\''));
         } else {
-            AgentLog.warnOnce("give-up:" + cause + ":" + site.adminUrl() + ":" + scope.role(), "{}", summary);
+            ReclaimLog.warnOnce("give-up:" + cause + ":" + site.adminUrl() + ":" + scope.role(), "{}", summary);
         }
         return false;
     }

@@ -1,4 +1,4 @@
-package dev.pgreclaim.agent;
+package dev.pgreclaim.reclaim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -19,7 +19,7 @@ class PrewarmTest {
     List<String> names = Prewarm.classNames(Prewarm.codeSourceOf(Prewarm.class));
 
     assertThat(names).contains("dev.pgreclaim.reclaim.ReclaimSite", "dev.pgreclaim.reclaim.VictimQuery",
-        "dev.pgreclaim.log.AgentLog", "dev.pgreclaim.log.AgentLog$StderrSink")
+        "dev.pgreclaim.log.ReclaimLog", "dev.pgreclaim.log.ReclaimLog$StderrSink")
         .allMatch(n -> n.startsWith("dev.pgreclaim.reclaim.") || n.startsWith("dev.pgreclaim.log."));
   }
 

@@ -1,9 +1,9 @@
 package dev.pgreclaim.reclaim;
 
-import dev.pgreclaim.log.AgentLog;
+import dev.pgreclaim.log.ReclaimLog;
 
 /**
- * The fields of the audit line, shared by the agent (logged through {@link AgentLog#audit}) and the CLI (printed on
+ * The fields of the audit line, shared by the agent (logged through {@link ReclaimLog#audit}) and the CLI (printed on
  * its standard output), so an operator's grep finds both: {@code pg-reclaim AUDIT terminated <victim> reason="..."}.
  */
 public final class AuditLine {
@@ -17,6 +17,6 @@ public final class AuditLine {
 
     /** The whole line, for callers that print it themselves instead of logging it. */
     public static String line(String fields) {
-        return AgentLog.AUDIT_PREFIX + " terminated " + fields;
+        return ReclaimLog.AUDIT_PREFIX + " terminated " + fields;
     }
 }

@@ -1,6 +1,6 @@
 package dev.pgreclaim.reclaim;
 
-import dev.pgreclaim.log.AgentLog;
+import dev.pgreclaim.log.ReclaimLog;
 import dev.pgreclaim.metrics.FailureCause;
 import dev.pgreclaim.metrics.ReclaimMetrics;
 import dev.pgreclaim.policy.LimitKind;
@@ -68,7 +68,7 @@ public final class Reclaimer {
         try {
             ownSessions.opened(driver, url, info, connection);
         } catch (RuntimeException unexpected) {
-            AgentLog.warnOnce("own-sessions", "pg-reclaim: could not record a session the application opened: {}",
+            ReclaimLog.warnOnce("own-sessions", "pg-reclaim: could not record a session the application opened: {}",
                     unexpected.toString());
         }
     }
@@ -90,19 +90,19 @@ public final class Reclaimer {
             if (policy.actsOn(kind)) {
                 metrics.failure(FailureCause.UNSUPPORTED_TARGET);
             }
-            AgentLog.warnOnce("target:" + kind, "pg-reclaim: {} refused an open whose login role the agent cannot"
+            ReclaimLog.warnOnce("target:" + kind, "pg-reclaim: {} refused an open whose login role the agent cannot"
                     + " tell from the URL or properties; nothing done", refusal.describe());
             return null;
         }
         String role = target.user();
         String refusalLine = refusal.describe() + " refused an open to " + target.describe() + " as role " + role;
         if (kind == LimitKind.UNKNOWN) {
-            AgentLog.warnAtMostEvery("unknown:" + target.describe(), 1000, "pg-reclaim: {}; a 53300 from a routine"
+            ReclaimLog.warnAtMostEvery("unknown:" + target.describe(), 1000, "pg-reclaim: {}; a 53300 from a routine"
                     + " this agent does not know: passed through", refusalLine);
             return null;
         }
         if (policy.victimRules().protectsUser(role)) {
-            AgentLog.warnAtMostEvery("protected:" + role, 60_000, "pg-reclaim: {}; role {} matches"
+            ReclaimLog.warnAtMostEvery("protected:" + role, 60_000, "pg-reclaim: {}; role {} matches"
                     + " pgreclaim.protect.users: nothing done", refusalLine, role);
             return null;
         }
@@ -110,13 +110,13 @@ public final class Reclaimer {
             if (policy.actsOn(kind)) {
                 metrics.failure(FailureCause.UNSUPPORTED_TARGET);
             }
-            AgentLog.warnOnce("multihost:" + target.describe(), "pg-reclaim: {}; a multi-host URL does not say which"
+            ReclaimLog.warnOnce("multihost:" + target.describe(), "pg-reclaim: {}; a multi-host URL does not say which"
                     + " host refused: set pgreclaim.admin.url to reclaim there; nothing done", refusalLine);
             return null;
         }
         if (policy.adminUser() == null) {
             metrics.observed();
-            AgentLog.warnAtMostEvery("refusal:" + target.describe() + ":" + role, 1000, "pg-reclaim: {} (mode={};"
+            ReclaimLog.warnAtMostEvery("refusal:" + target.describe() + ":" + role, 1000, "pg-reclaim: {} (mode={};"
                     + " no pgreclaim.admin.user, so no would-be victim is named)", refusalLine, policy.mode().token());
             return null;
         }

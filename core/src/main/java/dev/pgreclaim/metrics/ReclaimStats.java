@@ -1,6 +1,6 @@
 package dev.pgreclaim.metrics;
 
-import dev.pgreclaim.log.AgentLog;
+import dev.pgreclaim.log.ReclaimLog;
 import java.lang.management.ManagementFactory;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
@@ -8,18 +8,18 @@ import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
 /** The MBean implementation over {@link ReclaimMetrics}. */
-public final class AgentStats implements AgentStatsMXBean {
+public final class ReclaimStats implements ReclaimStatsMXBean {
     public static final String OBJECT_NAME = "dev.pgreclaim:type=Agent";
 
     private final ReclaimMetrics metrics;
     /** The effective-policy line; an attach that replaces the policy replaces it here too. */
     private final AtomicReference<String> policy;
 
-    public AgentStats(ReclaimMetrics metrics, String policy) {
+    public ReclaimStats(ReclaimMetrics metrics, String policy) {
         this(metrics, new AtomicReference<String>(policy));
     }
 
-    public AgentStats(ReclaimMetrics metrics, AtomicReference<String> policy) {
+    public ReclaimStats(ReclaimMetrics metrics, AtomicReference<String> policy) {
         this.metrics = metrics;
         this.policy = policy;
     }
@@ -35,10 +35,10 @@ public final class AgentStats implements AgentStatsMXBean {
             MBeanServer server = ManagementFactory.getPlatformMBeanServer();
             ObjectName name = new ObjectName(OBJECT_NAME);
             if (!server.isRegistered(name)) {
-                server.registerMBean(new AgentStats(metrics, policy), name);
+                server.registerMBean(new ReclaimStats(metrics, policy), name);
             }
         } catch (Throwable registrationFailure) {
-            AgentLog.warn("pg-reclaim: MBean {} not registered: {}", OBJECT_NAME, registrationFailure.toString());
+            ReclaimLog.warn("pg-reclaim: MBean {} not registered: {}", OBJECT_NAME, registrationFailure.toString());
         }
     }
 
@@ -51,7 +51,7 @@ public final class AgentStats implements AgentStatsMXBean {
                 server.unregisterMBean(name);
             }
         } catch (Throwable unregistrationFailure) {
-            AgentLog.warn("pg-reclaim: MBean {} not unregistered: {}", OBJECT_NAME, unregistrationFailure.toString());
+            ReclaimLog.warn("pg-reclaim: MBean {} not unregistered: {}", OBJECT_NAME, unregistrationFailure.toString());
         }
     }
 

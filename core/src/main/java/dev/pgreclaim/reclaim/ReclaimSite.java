@@ -1,6 +1,6 @@
 package dev.pgreclaim.reclaim;
 
-import dev.pgreclaim.log.AgentLog;
+import dev.pgreclaim.log.ReclaimLog;
 import dev.pgreclaim.metrics.FailureCause;
 import dev.pgreclaim.policy.LimitKind;
 import dev.pgreclaim.policy.SafeText;
@@ -320,7 +320,7 @@ final class ReclaimSite {
                 admin.close();
                 ReclaimResult failure = adminConnectFailure(adminFailure,
                         ConnectTarget.withoutParameters(admin.url()));
-                AgentLog.warn("pg-reclaim: observe: {}; cannot name a would-be victim: {}{}", refusalLine,
+                ReclaimLog.warn("pg-reclaim: observe: {}; cannot name a would-be victim: {}{}", refusalLine,
                         failure.detail, more);
                 return;
             }
@@ -329,15 +329,15 @@ final class ReclaimSite {
                 List<Victim> candidates = VictimQuery.candidates(connection, scope, rules, guards, 1);
                 if (candidates.isEmpty()) {
                     ReclaimResult why = explainNoVictim(connection, scope, rules, guards);
-                    AgentLog.warn("pg-reclaim: observe: {}; no session would be terminated: {}{}", refusalLine,
+                    ReclaimLog.warn("pg-reclaim: observe: {}; no session would be terminated: {}{}", refusalLine,
                             why.detail, more);
                 } else {
-                    AgentLog.warn("pg-reclaim: observe: {}; would terminate {} (mode=observe: nothing terminated){}",
+                    ReclaimLog.warn("pg-reclaim: observe: {}; would terminate {} (mode=observe: nothing terminated){}",
                             refusalLine, candidates.get(0).describe(), more);
                 }
             } catch (SQLException sqlFailure) {
                 healthy = false;
-                AgentLog.warn("pg-reclaim: observe: {}; cannot name a would-be victim: {}{}", refusalLine,
+                ReclaimLog.warn("pg-reclaim: observe: {}; cannot name a would-be victim: {}{}", refusalLine,
                         sqlFailure(sqlFailure).detail, more);
             } finally {
                 admin.release(healthy);

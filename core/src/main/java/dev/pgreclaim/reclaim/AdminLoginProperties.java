@@ -43,6 +43,8 @@ public final class AdminLoginProperties {
         }
         properties.setProperty("ApplicationName", VictimQuery.ADMIN_APPLICATION_NAME);
         properties.setProperty("options", OPTIONS);
+        // an agent in the same JVM whose classes are another copy (another class loader) leaves this login alone
+        OpenHandler.markOwned(properties);
         return properties;
     }
 }

@@ -1,6 +1,5 @@
-package dev.pgreclaim.agent;
+package dev.pgreclaim.reclaim;
 
-import dev.pgreclaim.reclaim.Reclaimer;
 import java.io.File;
 import java.io.IOException;
 import java.net.URISyntaxException;
@@ -13,12 +12,13 @@ import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 
 /**
- * Loads and initialises the classes of the reclaim path ahead of need, on the agent's background thread and a while
- * after the driver loaded, so that the first refused open of a JVM does not wait for them to be read, verified and
- * initialised in interpreted code. The classes are found in the agent's own code source (jar or directory), so the
- * set never goes stale. Best effort: a class that cannot be loaded here simply loads on first use, as without this.
+ * Loads and initialises the classes of the reclaim path ahead of need, on a background thread of pg-reclaim (agent
+ * or wrapper) a while after the driver loaded, so that the first refused open of a JVM does not wait for them to be
+ * read, verified and initialised in interpreted code. The classes are found in pg-reclaim's own code source (jar or
+ * directory), so the set never goes stale. Best effort: a class that cannot be loaded here simply loads on first
+ * use, as without this.
  */
-final class Prewarm {
+public final class Prewarm {
     /** The packages whose classes a reclaim uses; {@code metrics/} is left out (its MBean loads JMX). */
     static final String[] PACKAGES = {"dev/pgreclaim/reclaim/", "dev/pgreclaim/log/"};
 
@@ -26,7 +26,7 @@ final class Prewarm {
     }
 
     /** Returns how many classes were loaded and initialised. */
-    static int run() {
+    public static int run() {
         ClassLoader loader = Prewarm.class.getClassLoader();
         int initialised = 0;
         for (String name : classNames(codeSourceOf(Prewarm.class))) {

@@ -3,7 +3,7 @@ package dev.pgreclaim.metrics;
 import java.util.Map;
 
 /** The agent's MBean, {@code dev.pgreclaim:type=Agent}. Never exposes the admin password. */
-public interface AgentStatsMXBean {
+public interface ReclaimStatsMXBean {
     /** 53300 refusals seen, by limit kind (role, database, reserved, server, unknown). */
     Map<String, Long> getRefusalsByKind();
 
