@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * {@code reclaim}: the agent's reclaim, by hand. Victims are chosen by the agent's own {@link VictimQuery} with the
@@ -171,7 +170,8 @@ final class ReclaimCommand {
                 terminated++;
                 out.println(AuditLine.line(AuditLine.fields(victim, reason) + " count=" + terminated + "/" + count));
                 out.flush();
-                awaitExit(connection, victim.pid());
+                VictimQuery.awaitExit(connection, victim.pid(),
+                        System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(EXIT_WAIT_MILLIS));
             }
         } finally {
             try {
@@ -188,14 +188,6 @@ final class ReclaimCommand {
                     + " requested: no further session was eligible");
         }
         return ExitCode.DONE;
-    }
-
-    /** pg_terminate_backend returns when the signal is sent; the slot is free once the backend has exited. */
-    private static void awaitExit(Connection connection, int pid) throws SQLException {
-        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(EXIT_WAIT_MILLIS);
-        while (VictimQuery.stillThere(connection, pid) && System.nanoTime() < until) {
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
-        }
     }
 
     /** Why nothing was eligible; state hidden from the admin role is a privilege error, not an empty role. */

@@ -9,7 +9,6 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -19,7 +18,6 @@ import java.util.concurrent.locks.ReentrantLock;
 final class ReclaimSite {
     /** Longest the admin session waits for a terminated victim to leave pg_stat_activity. */
     static final long EXIT_WAIT_MAX_MILLIS = 250;
-    private static final long EXIT_POLL_NANOS = 500_000;
     /**
      * How long a "no eligible session" answer is reused. When the idle sessions are gone, every refused open of a
      * burst would otherwise queue on the lock for its own admin query, and the application would wait hundreds of
@@ -201,19 +199,10 @@ final class ReclaimSite {
         return failure.getSQLState() == null ? "" : " (SQLState " + failure.getSQLState() + ")";
     }
 
-    /**
-     * The victim's slot is free only once it has exited; pg_terminate_backend returns when the signal is sent.
-     * Polls pg_stat_activity (a fresh snapshot per autocommit statement) while holding the cross-JVM lock, so no
-     * other JVM picks the same, still-exiting session.
-     */
+    /** Waits (bounded by the open's deadline and {@link #EXIT_WAIT_MAX_MILLIS}) for the victim to leave. */
     private static void awaitExit(Connection connection, int pid, long deadlineNanos) throws SQLException {
-        long until = Math.min(deadlineNanos, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(EXIT_WAIT_MAX_MILLIS));
-        while (VictimQuery.stillThere(connection, pid)) {
-            if (System.nanoTime() + EXIT_POLL_NANOS >= until || Thread.currentThread().isInterrupted()) {
-                return;
-            }
-            LockSupport.parkNanos(EXIT_POLL_NANOS);
-        }
+        VictimQuery.awaitExit(connection, pid, Math.min(deadlineNanos,
+                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(EXIT_WAIT_MAX_MILLIS)));
     }
 
     private ReclaimResult explainNoVictim(Connection connection, VictimScope scope, VictimRules rules,

@@ -10,6 +10,7 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The only place that knows the SQL of victim selection. Used by the agent and the CLI alike.
@@ -300,5 +301,26 @@ public final class VictimQuery {
         } finally {
             statement.close();
         }
+    }
+
+    /** How often {@link #awaitExit} looks again. */
+    private static final long EXIT_POLL_NANOS = 500_000;
+
+    /**
+     * The victim's slot is free only once it has exited; {@code pg_terminate_backend} returns when the signal is
+     * sent. Polls {@code pg_stat_activity} (a fresh snapshot per autocommit statement) until the pid is gone,
+     * {@code untilNanos} (a {@link System#nanoTime()} instant) or an interrupt. The agent, the wrapper and the CLI
+     * all wait here, each holding the role's cross-JVM lock, so nobody picks the same still-exiting session.
+     *
+     * @return true when the session has left
+     */
+    public static boolean awaitExit(Connection admin, int pid, long untilNanos) throws SQLException {
+        while (stillThere(admin, pid)) {
+            if (System.nanoTime() + EXIT_POLL_NANOS >= untilNanos || Thread.currentThread().isInterrupted()) {
+                return false;
+            }
+            LockSupport.parkNanos(EXIT_POLL_NANOS);
+        }
+        return true;
     }
 }
