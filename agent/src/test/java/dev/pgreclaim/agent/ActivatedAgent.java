@@ -1,6 +1,7 @@
 package dev.pgreclaim.agent;
 
 import dev.pgreclaim.metrics.ReclaimMetrics;
+import dev.pgreclaim.metrics.ReclaimStats;
 import dev.pgreclaim.policy.Policy;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.StringJoiner;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The agent as {@code -javaagent:pg-reclaim-agent.jar=ARGS} meets pgjdbc: {@code org.postgresql.Driver} defined
@@ -53,6 +55,14 @@ final class ActivatedAgent implements Entry {
   @Override
   public Policy policy() {
     return (Policy) staticField("policy");
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public String registerMBean() {
+    ReclaimStats.unregister();
+    ReclaimStats.register(metrics(), (AtomicReference<String>) staticField("POLICY_LINE"));
+    return ReclaimStats.OBJECT_NAME;
   }
 
   @Override

@@ -21,6 +21,13 @@ public interface Entry extends AutoCloseable {
   /** The policy this entry acts on; null while it acts on none (an invalid configuration, or none read yet). */
   Policy policy();
 
+  /**
+   * Registers this entry's MBean as the entry's own start-up does ({@code dev.pgreclaim:type=Agent} for the agent,
+   * {@code dev.pgreclaim:type=Jdbc} for the wrapper), replacing whatever an earlier test left under that name (the
+   * registration keeps a name's first MBean); returns the name.
+   */
+  String registerMBean();
+
   @Override
   void close();
 }

@@ -2,6 +2,7 @@ package dev.pgreclaim.agent;
 
 import dev.pgreclaim.agent.bridge.ConnectBridge;
 import dev.pgreclaim.metrics.ReclaimMetrics;
+import dev.pgreclaim.metrics.ReclaimStats;
 import dev.pgreclaim.policy.Policy;
 import dev.pgreclaim.policy.PolicyParser;
 import dev.pgreclaim.reclaim.Reclaimer;
@@ -101,6 +102,14 @@ public final class WovenDriver implements Entry {
   @Override
   public Policy policy() {
     return policy;
+  }
+
+  /** What the agent's activation registers, with this policy's line (the activation is bypassed here). */
+  @Override
+  public String registerMBean() {
+    ReclaimStats.unregister();
+    ReclaimStats.register(metrics, policy.toString());
+    return ReclaimStats.OBJECT_NAME;
   }
 
   /** Through the woven {@code connect}, as {@code DriverManager} would call it. */

@@ -1,6 +1,7 @@
 package dev.pgreclaim.agent;
 
 import dev.pgreclaim.metrics.ReclaimMetrics;
+import dev.pgreclaim.metrics.ReclaimStats;
 import dev.pgreclaim.policy.Policy;
 import dev.pgreclaim.reclaim.Reclaimer;
 import java.lang.reflect.Field;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The wrapper driver as an application meets it: {@code jdbc:pgreclaim:postgresql:} URLs through
@@ -78,6 +80,20 @@ public final class WrapperEntry implements Entry {
       }
     }
     return latest;
+  }
+
+  /** What the wrapper's background start registers: its counters and its effective-policy line. */
+  @Override
+  @SuppressWarnings("unchecked")
+  public String registerMBean() {
+    try {
+      ReclaimStats.unregister(ReclaimStats.JDBC_OBJECT_NAME);
+      ReclaimStats.register(ReclaimStats.JDBC_OBJECT_NAME, metrics,
+          (AtomicReference<String>) field(policies, "POLICY_LINE").get(null));
+    } catch (ReflectiveOperationException changed) {
+      throw new IllegalStateException("the wrapper's policy line changed shape", changed);
+    }
+    return ReclaimStats.JDBC_OBJECT_NAME;
   }
 
   /** Closes the admin sessions of every reclaimer this entry's opens built. */
