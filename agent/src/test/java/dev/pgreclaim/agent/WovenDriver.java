@@ -2,6 +2,7 @@ package dev.pgreclaim.agent;
 
 import dev.pgreclaim.agent.bridge.ConnectBridge;
 import dev.pgreclaim.metrics.ReclaimMetrics;
+import dev.pgreclaim.metrics.ReclaimStats;
 import dev.pgreclaim.policy.Policy;
 import dev.pgreclaim.policy.PolicyParser;
 import dev.pgreclaim.reclaim.Reclaimer;
@@ -12,7 +13,9 @@ import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
 import java.sql.Driver;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -29,8 +32,9 @@ import java.util.function.Function;
  * got the very object the driver threw; an {@link ExitHook} lets a test act at a chosen exit (fill a freed slot before
  * the retry, stop the server between the refusal and the reclaim).
  */
-public final class WovenDriver implements AutoCloseable {
+public final class WovenDriver implements Entry {
   private final Driver driver;
+  private final Policy policy;
   private final Reclaimer reclaimer;
   private final ReclaimMetrics metrics;
   private final Recorder recorder;
@@ -52,9 +56,10 @@ public final class WovenDriver implements AutoCloseable {
     default void after(Exit exit, boolean retry) throws Exception {}
   }
 
-  private WovenDriver(Driver driver, Reclaimer reclaimer, ReclaimMetrics metrics,
+  private WovenDriver(Driver driver, Policy policy, Reclaimer reclaimer, ReclaimMetrics metrics,
       Recorder recorder) {
     this.driver = driver;
+    this.policy = policy;
     this.reclaimer = reclaimer;
     this.metrics = metrics;
     this.recorder = recorder;
@@ -74,7 +79,7 @@ public final class WovenDriver implements AutoCloseable {
     ConnectBridge.install(recorder);
     URLClassLoader loader = new WeavingLoader(pgjdbcJar());
     Driver driver = (Driver) Class.forName("org.postgresql.Driver", true, loader).getConstructor().newInstance();
-    return new WovenDriver(driver, reclaimer, metrics, recorder);
+    return new WovenDriver(driver, policy, reclaimer, metrics, recorder);
   }
 
   static Path pgjdbcJar() {
@@ -89,8 +94,28 @@ public final class WovenDriver implements AutoCloseable {
     return driver;
   }
 
+  @Override
   public ReclaimMetrics metrics() {
     return metrics;
+  }
+
+  @Override
+  public Policy policy() {
+    return policy;
+  }
+
+  /** What the agent's activation registers, with this policy's line (the activation is bypassed here). */
+  @Override
+  public String registerMBean() {
+    ReclaimStats.unregister();
+    ReclaimStats.register(metrics, policy.toString());
+    return ReclaimStats.OBJECT_NAME;
+  }
+
+  /** Through the woven {@code connect}, as {@code DriverManager} would call it. */
+  @Override
+  public Connection connect(String url, Properties info) throws SQLException {
+    return driver.connect(url, info);
   }
 
   public Reclaimer reclaimer() {

@@ -3,6 +3,7 @@ package dev.pgreclaim.reclaim;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.pgreclaim.agent.EntryKind;
 import dev.pgreclaim.metrics.ReclaimStats;
 import dev.pgreclaim.reclaim.HeldSessions.State;
 import dev.pgreclaim.testkit.PostgresServer;
@@ -22,19 +23,23 @@ import java.util.Map;
 import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The admin password never shows: not in logs, exception messages, suppressed exceptions or their causes, the
- * effective-policy line, the MBean, or thread names, over runs that took the success path and the failure paths.
+ * effective-policy line, the MBean, or thread names, over runs that took the success path and the failure paths;
+ * through every entry point (the agent's woven driver; the wrapper driver, given the password as a connection
+ * property).
  */
 @PostgresTest
 @org.junit.jupiter.api.Timeout(value = 2, unit = java.util.concurrent.TimeUnit.MINUTES)
 class SecretsTest {
 
-  @Test
-  void theAdminPasswordAppearsNowhere(PostgresServer server, @TempDir Path dir) throws Exception {
+  @ParameterizedTest(name = "through the {0}")
+  @MethodSource("dev.pgreclaim.agent.EntryKind#all")
+  void theAdminPasswordAppearsNowhere(EntryKind entry, PostgresServer server, @TempDir Path dir) throws Exception {
     try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
         LogCapture log = LogCapture.start()) {
       String secret = seed.adminPassword();
@@ -45,7 +50,7 @@ class SecretsTest {
 
       // success: the newline-terminated password file logs in and a victim is terminated
       held.awaitIdleFor(3100, held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim"));
-      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), null, viaFile)) {
+      try (AdviceLoop agent = AdviceLoop.terminating(entry, seed.admin(), null, viaFile)) {
         java.sql.Connection recovered = agent.open(seed.url(), seed.role(), seed.rolePassword());
         held.keep(recovered);
         // in a transaction, so it is not this application's spare idle session (the refusal below is then
@@ -53,11 +58,11 @@ class SecretsTest {
         recovered.setAutoCommit(false);
         recovered.createStatement().execute("select 1");
         assertThat(agent.metrics.terminations()).isEqualTo(1);
-        seen(sources, "policy").append(agent.policy).append('\n');
-        ReclaimStats.register(agent.metrics, agent.policy.toString());
-        seen(sources, "mbean").append(allMBeanAttributes()).append('\n');
+        seen(sources, "policy").append(agent.policy()).append('\n');
+        // the entry's own MBean (the agent's type=Agent, the wrapper's type=Jdbc), this run's, not an earlier test's
+        seen(sources, "mbean").append(allMBeanAttributes(agent.entry.registerMBean())).append('\n');
         seen(sources, "last-termination")
-            .append(new ReclaimStats(agent.metrics, agent.policy.toString()).getLastTermination()).append('\n');
+            .append(new ReclaimStats(agent.metrics, agent.policy().toString()).getLastTermination()).append('\n');
 
         // failure: no eligible session (the new connection is too fresh)
         seen(sources, "no-victim").append(stackTrace(assertThrows(SQLException.class,
@@ -67,7 +72,7 @@ class SecretsTest {
       server.execute("postgres", "revoke pg_signal_backend from " + seed.admin(),
           "alter role " + seed.role() + " connection limit 2");
       int secondVictim = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "victim");
-      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), null, viaFile)) {
+      try (AdviceLoop agent = AdviceLoop.terminating(entry, seed.admin(), null, viaFile)) {
         held.awaitIdleFor(3100, secondVictim);
         seen(sources, "no-privilege").append(stackTrace(assertThrows(SQLException.class,
             () -> agent.open(seed.url(), seed.role(), seed.rolePassword()))));
@@ -80,25 +85,25 @@ class SecretsTest {
       try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
         closedPort = probe.getLocalPort();
       }
-      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), secret, Map.of("pgreclaim.admin.url",
+      try (AdviceLoop agent = AdviceLoop.terminating(entry, seed.admin(), secret, Map.of("pgreclaim.admin.url",
           "jdbc:postgresql://127.0.0.1:" + closedPort + "/postgres", "pgreclaim.deadline", "500ms"))) {
         seen(sources, "admin-unavailable").append(stackTrace(assertThrows(SQLException.class,
             () -> agent.open(seed.url(), seed.role(), seed.rolePassword()))));
       }
       String wrong = secret + "-wrong";
-      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), wrong, Map.of())) {
+      try (AdviceLoop agent = AdviceLoop.terminating(entry, seed.admin(), wrong, Map.of())) {
         SQLException refused = assertThrows(SQLException.class,
             () -> agent.open(seed.url(), seed.role(), seed.rolePassword()));
         assertThat(refused.getSuppressed()[0].getMessage()).contains("admin-login-failed");
         seen(sources, "admin-login-failed").append(stackTrace(refused));
       }
       // observe mode names a would-be victim through the admin session
-      try (AdviceLoop agent = AdviceLoop.of(Map.of("pgreclaim.mode", "observe", "pgreclaim.admin.user",
+      try (AdviceLoop agent = AdviceLoop.of(entry, Map.of("pgreclaim.mode", "observe", "pgreclaim.admin.user",
           seed.admin(), "pgreclaim.admin.password", secret))) {
         seen(sources, "observe").append(stackTrace(assertThrows(SQLException.class,
             () -> agent.open(seed.url(), seed.role(), seed.rolePassword()))));
-        seen(sources, "observe-policy").append(agent.policy).append(' ')
-            .append(String.join(" ", agent.policy.warnings())).append('\n');
+        seen(sources, "observe-policy").append(agent.policy()).append(' ')
+            .append(String.join(" ", agent.policy().warnings())).append('\n');
       }
       // self-check report and its failure text
       seen(sources, "self-check").append(AdminCheck.run(new org.postgresql.Driver(), seed.url(), seed.admin(), secret))
@@ -145,9 +150,9 @@ class SecretsTest {
     return text + "\n";
   }
 
-  private static String allMBeanAttributes() throws Exception {
+  private static String allMBeanAttributes(String objectName) throws Exception {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-    ObjectName name = new ObjectName(ReclaimStats.OBJECT_NAME);
+    ObjectName name = new ObjectName(objectName);
     StringBuilder values = new StringBuilder();
     for (MBeanAttributeInfo attribute : server.getMBeanInfo(name).getAttributes()) {
       values.append(attribute.getName()).append('=').append(server.getAttribute(name, attribute.getName()))

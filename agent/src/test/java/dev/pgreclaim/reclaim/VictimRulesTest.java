@@ -3,6 +3,7 @@ package dev.pgreclaim.reclaim;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.pgreclaim.agent.EntryKind;
 import dev.pgreclaim.metrics.FailureCause;
 import dev.pgreclaim.policy.VictimRules;
 import dev.pgreclaim.reclaim.HeldSessions.State;
@@ -17,14 +18,21 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
-/** Never the wrong victim: each rule of {@link VictimQuery} against sessions really in that state. */
+/**
+ * Never the wrong victim: each rule of {@link VictimQuery} against sessions really in that state. The cases that open
+ * through pg-reclaim run through every entry point (the agent's woven driver and the wrapper driver), unchanged.
+ */
 @PostgresTest
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class VictimRulesTest {
 
-  @Test
-  void onlyTheIdleUnprotectedSessionIsTerminatedAndEveryOtherStateSurvives(PostgresServer server) throws Exception {
+  @ParameterizedTest(name = "through the {0}")
+  @MethodSource("dev.pgreclaim.agent.EntryKind#all")
+  void onlyTheIdleUnprotectedSessionIsTerminatedAndEveryOtherStateSurvives(EntryKind entry, PostgresServer server)
+      throws Exception {
     try (Seed seed = TestDatabase.seed(server, 8); HeldSessions held = new HeldSessions(server);
         LogCapture log = LogCapture.start()) {
       String url = seed.url();
@@ -39,7 +47,7 @@ class VictimRulesTest {
       held.awaitIdleFor(3100, victim, protectedApp, adminNamed);
 
       // min-idle 3s: the session opened now, and the connection handed out below, stay too young for this test
-      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(),
+      try (AdviceLoop agent = AdviceLoop.terminating(entry, seed.admin(), seed.adminPassword(),
           Map.of("pgreclaim.min-idle", "3s", "pgreclaim.protect.application-names", "flyway-*,liquibase"))) {
         int fresh = held.hold(url, seed.role(), seed.rolePassword(), State.IDLE, "just-opened");
         List<Integer> spared = List.of(active, inTransaction, aborted, advisory, protectedApp, adminNamed, fresh);
@@ -78,8 +86,9 @@ class VictimRulesTest {
    * Another ordinary role's idle session is the longest-idle session of the database, eligible by every other rule:
    * it is never picked for the refused role, neither to let the open in nor once the role has nothing eligible left.
    */
-  @Test
-  void anotherOrdinaryRolesIdleSessionIsNeverTheVictim(PostgresServer server) throws Exception {
+  @ParameterizedTest(name = "through the {0}")
+  @MethodSource("dev.pgreclaim.agent.EntryKind#all")
+  void anotherOrdinaryRolesIdleSessionIsNeverTheVictim(EntryKind entry, PostgresServer server) throws Exception {
     try (Seed seed = TestDatabase.seed(server, 2); HeldSessions held = new HeldSessions(server)) {
       String otherRole = seed.role() + "_other";
       server.execute("postgres", "create role " + otherRole + " login password '" + seed.rolePassword() + "'");
@@ -91,7 +100,7 @@ class VictimRulesTest {
         held.awaitIdleFor(2100, otherIdle, ownIdle);
 
         // min-idle longer than this test: the connection handed out below never becomes a victim
-        try (LogCapture log = LogCapture.start(); AdviceLoop agent = AdviceLoop.terminating(seed.admin(),
+        try (LogCapture log = LogCapture.start(); AdviceLoop agent = AdviceLoop.terminating(entry, seed.admin(),
             seed.adminPassword(), Map.of("pgreclaim.min-idle", "2s"))) {
           held.keep(agent.open(url, seed.role(), seed.rolePassword()));
           assertThat(held.gone(ownIdle)).as("the refused role's own idle session").isTrue();
@@ -204,8 +213,9 @@ class VictimRulesTest {
     }
   }
 
-  @Test
-  void protectListsByUserAndDatabaseSpareTheirSessions(PostgresServer server) throws Exception {
+  @ParameterizedTest(name = "through the {0}")
+  @MethodSource("dev.pgreclaim.agent.EntryKind#all")
+  void protectListsByUserAndDatabaseSpareTheirSessions(EntryKind entry, PostgresServer server) throws Exception {
     try (Seed seed = TestDatabase.seed(server, -1); HeldSessions held = new HeldSessions(server)) {
       int idle = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "web");
       held.awaitIdleFor(50, idle);
@@ -225,7 +235,7 @@ class VictimRulesTest {
             .containsExactly(idle);
       }
       // the agent does not act at all for a protected role
-      try (AdviceLoop agent = AdviceLoop.terminating(seed.admin(), seed.adminPassword(),
+      try (AdviceLoop agent = AdviceLoop.terminating(entry, seed.admin(), seed.adminPassword(),
           Map.of("pgreclaim.protect.users", seed.role()))) {
         server.execute("postgres", "alter role " + seed.role() + " connection limit 1");
         SQLException refused = assertThrows(SQLException.class,
