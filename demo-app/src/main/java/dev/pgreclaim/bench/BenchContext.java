@@ -32,9 +32,12 @@ final class BenchContext {
     /** Tag of the line on which a child program names the driver that served its URL. */
     static final String DRIVER_TAG = "DRIVER";
 
-    /** What the wrapper driver logs once it has read a valid policy, on the stderr sink or through SLF4J. */
+    /**
+     * What the wrapper driver logs at its first open under a valid policy ({@code pg-reclaim: JDBC wrapper active;
+     * policy: ...}), on its stderr sink or through SLF4J; with a bad policy it says why instead and stays plain pgjdbc.
+     */
     private static final java.util.regex.Pattern WRAPPER_ACTIVE = java.util.regex.Pattern.compile(
-            "(?m)(pg-reclaim: |^\\[pg-reclaim\\] INFO )active");
+            "(?m)(pg-reclaim: |^\\[pg-reclaim\\] INFO )JDBC wrapper active");
 
     final boolean quick;
     final PostgresServer server;

@@ -94,7 +94,8 @@ public final class RecoveryApp {
         System.out.println("FLOOR_NS" + Stats.joined(floor));
         System.out.println("FAILURES " + app.agentFailures + " " + app.naiveFailures);
         System.out.println("HOLDER_SURVIVED " + app.holderSurvived);
-        System.out.println("TERMINATIONS " + AgentMBean.terminations());
+        System.out.println("TERMINATIONS " + AgentMBean.terminations(app.urlA.startsWith("jdbc:pgreclaim:")
+                ? AgentMBean.WRAPPER : AgentMBean.AGENT));
         System.out.println(BenchContext.DRIVER_TAG + " " + DriverManager.getDriver(app.urlA).getClass().getName());
         app.admin.close();
     }
