@@ -74,6 +74,12 @@ final class EffectivePolicies {
      */
     static OpenHandler handlerFor(Map<String, String> urlSettings, List<String> urlProblems, Properties info,
             ClassLoader driverLoader) {
+        return entryFor(urlSettings, urlProblems, info, driverLoader).handler;
+    }
+
+    /** As {@link #handlerFor}, with the effective policy (null when invalid). */
+    static Entry entryFor(Map<String, String> urlSettings, List<String> urlProblems, Properties info,
+            ClassLoader driverLoader) {
         List<String> problems = new ArrayList<String>(urlProblems);
         TreeMap<String, String> merged = new TreeMap<String, String>();
         Properties system = System.getProperties();
@@ -106,7 +112,7 @@ final class EffectivePolicies {
         if (entry == null) {
             entry = create(key, merged, problems, driverLoader);
         }
-        return entry.handler;
+        return entry;
     }
 
     private static Entry create(String key, Map<String, String> merged, List<String> problems,

@@ -1,6 +1,7 @@
 package dev.pgreclaim.jdbc;
 
 import dev.pgreclaim.log.ReclaimLog;
+import dev.pgreclaim.metrics.ReclaimMetrics;
 import dev.pgreclaim.reclaim.OpenHandler;
 import java.sql.Connection;
 import java.sql.Driver;
@@ -52,6 +53,14 @@ public final class PgReclaimDriver implements Driver {
     /** Opens through {@code delegate} (a pgjdbc {@code org.postgresql.Driver}, or a subclass in tests). */
     PgReclaimDriver(Driver delegate) {
         this.delegate = delegate;
+    }
+
+    /**
+     * The wrapper's counters in this JVM (those the {@code dev.pgreclaim:type=Jdbc} MBean shows): every open of the
+     * driver and of {@link PgReclaimDataSource}, whatever its policy.
+     */
+    public static ReclaimMetrics metrics() {
+        return EffectivePolicies.METRICS;
     }
 
     @Override

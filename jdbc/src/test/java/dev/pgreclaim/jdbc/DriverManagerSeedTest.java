@@ -1,6 +1,7 @@
 package dev.pgreclaim.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.pgreclaim.jdbc.HeldSessions.State;
 import dev.pgreclaim.testkit.PostgresServer;
@@ -10,6 +11,7 @@ import dev.pgreclaim.testkit.TestDatabase.Seed;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -42,6 +44,36 @@ class DriverManagerSeedTest {
       assertThat(log.text()).contains("pg-reclaim AUDIT terminated pid=" + idle + " role=" + seed.role())
           .contains("application_name='forgotten-psql'")
           .doesNotContain(seed.adminPassword());
+    }
+  }
+
+  /**
+   * Opens under one policy share one reclaimer: with a budget of one termination, the second refused open (another
+   * idle session is there to take) is handed back with the budget spent, and that session lives.
+   */
+  @Test
+  void opensUnderOnePolicyShareOneReclaimerAndItsBudget(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 2); HeldSessions held = new HeldSessions(server);
+        LogCapture log = LogCapture.start()) {
+      int first = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "forgotten-psql");
+      int second = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "forgotten-psql");
+      held.awaitIdleFor(300, first, second);
+      String url = WrapperSetup.terminatingUrl(seed) + "&pgreclaim.budget=1/1m";
+
+      Connection connection = DriverManager.getConnection(url, WrapperSetup.login(seed));
+      held.keep(connection);
+      // busy, not a spare session of this application (which would make the next refusal "not starving")
+      connection.setAutoCommit(false);
+      connection.createStatement().execute("select 1");
+      SQLException refused = assertThrows(SQLException.class,
+          () -> DriverManager.getConnection(url, WrapperSetup.login(seed)));
+
+      assertThat(refused.getSQLState()).isEqualTo("53300");
+      assertThat(refused.getSuppressed()).singleElement().extracting(Throwable::getMessage).asString()
+          .contains("gave up: budget-exhausted");
+      assertThat(held.alive(first) && held.alive(second)).as("exactly one of them terminated").isFalse();
+      assertThat(held.alive(first) || held.alive(second)).as("exactly one of them terminated").isTrue();
+      assertThat(log.count("pg-reclaim AUDIT")).isEqualTo(1);
     }
   }
 
