@@ -20,25 +20,40 @@ import java.util.Map;
  * {@code target/bench/results.md}. Run with {@code --help} for the usage.
  */
 public final class Bench {
-    static final List<String> FIGURES = List.of("steady", "recovery", "start", "storm", "surge");
+    /**
+     * What {@code --only=} takes. The wrapper's rows have names of their own, but they are measured inside the
+     * agent's figure of the same kind (same table, same interleaving), so that both are always from one run.
+     */
+    static final List<String> FIGURES = List.of("steady", "steady-wrapper", "recovery", "recovery-wrapper", "start",
+            "storm", "surge");
+    /** The sections of the output, in order; a section runs when any of its figures is selected. */
+    private static final List<String> SECTIONS = List.of("steady", "recovery", "start", "storm", "surge");
 
     static final String USAGE = """
             usage: java -cp "demo-app/target/classes:demo-app/target/bench-lib/*" dev.pgreclaim.bench.Bench [options]
 
               --quick              small counts: a smoke test of the programs, not figures
-              --only=FIGURE,...    run only these figures, of: steady, recovery, start, storm, surge
-                                   (surge and the first-reclaim row compare with the recovery p50, so
-                                   --only=surge runs recovery too)
+              --only=FIGURE,...    run only these figures, of: steady, steady-wrapper, recovery,
+                                   recovery-wrapper, start, storm, surge (surge and the first-reclaim row
+                                   compare with the recovery p50, so --only=surge runs recovery too)
               --out=FILE           the markdown results file (default target/bench/results.md)
               --agent=JAR          the agent jar (default agent/target/pg-reclaim-agent.jar)
+              --jdbc=JAR           the wrapper driver jar (default jdbc/target/pg-reclaim-jdbc.jar), for the
+                                   wrapper figures
               --javas=JAVA,...     the java executables of the start figure (default: this JVM's java plus
                                    /usr/lib/jvm/temurin-25* when installed)
               --help               this text
 
             Figures:
               steady    open + close overhead with / without the agent, alternating JVM pairs
+              steady-wrapper
+                        the same through the wrapper driver (jdbc:pgreclaim:postgresql://, no agent), its
+                        JVMs interleaved with the steady ones (with both: rounds of three JVMs)
               recovery  a refused open reclaimed and retried, in a warm JVM; its floor of two logins;
                         the first reclaim of a warm JVM
+              recovery-wrapper
+                        the same recovery and floor in a warm JVM with the wrapper driver instead of
+                        the agent, in the recovery table beside the agent's rows
               start     JVM start and peak RSS: no pgjdbc, loads the Driver, lives past the agent's
                         background start-up work; without an agent, with an empty one, with this one
               storm     64 threads against a role whose 8 slots are held by idle sessions of other JVMs,
@@ -72,6 +87,7 @@ public final class Bench {
         List<String> only = FIGURES;
         Path out = Path.of("target", "bench", "results.md");
         Path agent = null;
+        Path jdbc = null;
         List<Path> javas = null;
         for (String arg : args) {
             if (arg.equals("--quick")) {
@@ -90,6 +106,8 @@ public final class Bench {
                 out = Path.of(arg.substring(6));
             } else if (arg.startsWith("--agent=")) {
                 agent = Path.of(arg.substring(8));
+            } else if (arg.startsWith("--jdbc=")) {
+                jdbc = Path.of(arg.substring(7));
             } else if (arg.startsWith("--javas=")) {
                 javas = new ArrayList<>();
                 for (String java : arg.substring(8).split(",")) {
@@ -100,22 +118,24 @@ public final class Bench {
             }
         }
         Path agentJar = agent != null ? agent : findAgentJar();
+        boolean wrapper = only.contains("steady-wrapper") || only.contains("recovery-wrapper");
+        Path jdbcJar = !wrapper ? null : jdbc != null ? jdbc : findJdbcJar();
         out = out.toAbsolutePath();
         long started = System.nanoTime();
         System.err.println("[bench] starting a private PostgreSQL");
         PostgresServer server = PostgresServers.startPrivate(Map.of("max_connections", "200"));
         StringBuilder report = new StringBuilder();
         try {
-            BenchContext context = new BenchContext(quick, server, agentJar, javas != null ? javas : defaultJavas(),
-                    out.getParent());
+            BenchContext context = new BenchContext(quick, server, agentJar, jdbcJar,
+                    javas != null ? javas : defaultJavas(), out.getParent(), only);
             report.append("# pg-reclaim benchmarks").append(quick ? " (quick mode: small counts, smoke test only)" : "")
                     .append("\n\n").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(", command: `Bench ")
                     .append(String.join(" ", args)).append("`\n\n").append(Machine.describe(context)).append('\n');
             emit(report.toString());
             List<String> selected = new ArrayList<>();
-            for (String figure : FIGURES) {
-                if (only.contains(figure)) {
-                    selected.add(figure);
+            for (String section : SECTIONS) {
+                if (only.contains(section) || only.contains(section + "-wrapper")) {
+                    selected.add(section);
                 }
             }
             context.figureCount = selected.size();
@@ -180,6 +200,21 @@ public final class Bench {
         }
         throw new IOException("agent jar not found at " + candidates + "; build it (mvn -DskipTests package) or pass"
                 + " --agent=path");
+    }
+
+    /** {@code -Dpgreclaim.bench.jdbcJar}, else the build output seen from the project root or a module folder. */
+    private static Path findJdbcJar() throws IOException {
+        String property = System.getProperty("pgreclaim.bench.jdbcJar");
+        List<Path> candidates = property != null ? List.of(Path.of(property))
+                : List.of(Path.of("jdbc", "target", "pg-reclaim-jdbc.jar"),
+                        Path.of("..", "jdbc", "target", "pg-reclaim-jdbc.jar"));
+        for (Path candidate : candidates) {
+            if (Files.isRegularFile(candidate)) {
+                return candidate.toAbsolutePath().normalize();
+            }
+        }
+        throw new IOException("wrapper driver jar not found at " + candidates + "; build it (mvn -DskipTests package),"
+                + " pass --jdbc=path, or leave the wrapper figures out (--only=steady,recovery,...)");
     }
 
     /** This JVM's java, plus Temurin 25 when installed under /usr/lib/jvm. */

@@ -7,9 +7,11 @@ import java.util.List;
 import java.util.Properties;
 
 /**
- * Child program of the steady-overhead figure; the same program runs with and without the agent. Args:
+ * Child program of the steady-overhead figure; the same program runs with and without the agent, and with the
+ * wrapper driver's URL. Args:
  * {@code url user warmup count}, password in env {@code BENCH_PASSWORD}. Opens and closes {@code warmup} connections
- * untimed, then {@code count} timed ones; prints {@code SAMPLES_NS} with the open+close time of each.
+ * untimed, then {@code count} timed ones; prints {@code SAMPLES_NS} with the open+close time of each, then
+ * {@code DRIVER} and the class of the driver that served the URL.
  */
 public final class ConnectLoopApp {
     private ConnectLoopApp() {
@@ -33,5 +35,6 @@ public final class ConnectLoopApp {
             samples.add(System.nanoTime() - start);
         }
         System.out.println("SAMPLES_NS" + Stats.joined(samples));
+        System.out.println(BenchContext.DRIVER_TAG + " " + DriverManager.getDriver(url).getClass().getName());
     }
 }

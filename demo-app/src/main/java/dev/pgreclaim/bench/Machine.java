@@ -34,6 +34,9 @@ final class Machine {
         table.row("pgjdbc", org.postgresql.util.DriverInfo.DRIVER_FULL_NAME + " (" + context.pgjdbcJar.getFileName()
                 + ")");
         table.row("agent jar", context.agentJar + " (" + Files.size(context.agentJar) / 1024 + " KiB)");
+        if (context.jdbcJar != null) {
+            table.row("wrapper driver jar", context.jdbcJar + " (" + Files.size(context.jdbcJar) / 1024 + " KiB)");
+        }
         table.row("load average at start", loadAverage());
         return table.render();
     }

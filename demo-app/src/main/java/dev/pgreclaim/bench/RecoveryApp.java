@@ -11,7 +11,9 @@ import java.util.Properties;
 import org.postgresql.PGConnection;
 
 /**
- * Child program of the recovery-latency figure, started with the agent. Two roles, each with connection limit 1:
+ * Child program of the recovery-latency figure, started with the agent, or with the wrapper driver on its class path
+ * and wrapper URLs ({@code jdbc:pgreclaim:postgresql://}) in the environment; "the agent" below is whichever of the
+ * two is there. Two roles, each with connection limit 1:
  * role A is the agent's; role N is listed in {@code pgreclaim.protect.users}, so the agent leaves its refusals alone
  * and the naive approach can be measured in the same warm JVM. Every round runs three measurements in rotating order:
  * <ul>
@@ -28,7 +30,8 @@ import org.postgresql.PGConnection;
  * Args: {@code rounds warmupRounds idleMillis}. Env: {@code BENCH_URL_A, BENCH_ROLE_A, BENCH_PW_A, BENCH_URL_N,
  * BENCH_ROLE_N, BENCH_PW_N, BENCH_ADMIN_N, BENCH_ADMIN_PW_N}. Prints {@code PROGRESS n} after each round, then
  * {@code PLAIN_NS}, {@code AGENT_NS}, {@code NAIVE_NS}, {@code REFUSED_NS}, {@code FLOOR_NS}, {@code FAILURES},
- * {@code HOLDER_SURVIVED}, {@code TERMINATIONS}.
+ * {@code HOLDER_SURVIVED}, {@code TERMINATIONS}, {@code DRIVER} (the class of the driver that served role A's
+ * URL).
  */
 public final class RecoveryApp {
     private static final String NAIVE_TERMINATE = "select pg_terminate_backend(pid, 5000) from pg_stat_activity"
@@ -91,7 +94,9 @@ public final class RecoveryApp {
         System.out.println("FLOOR_NS" + Stats.joined(floor));
         System.out.println("FAILURES " + app.agentFailures + " " + app.naiveFailures);
         System.out.println("HOLDER_SURVIVED " + app.holderSurvived);
-        System.out.println("TERMINATIONS " + AgentMBean.terminations());
+        System.out.println("TERMINATIONS " + AgentMBean.terminations(app.urlA.startsWith("jdbc:pgreclaim:")
+                ? AgentMBean.WRAPPER : AgentMBean.AGENT));
+        System.out.println(BenchContext.DRIVER_TAG + " " + DriverManager.getDriver(app.urlA).getClass().getName());
         app.admin.close();
     }
 
@@ -112,7 +117,7 @@ public final class RecoveryApp {
             connection = DriverManager.getConnection(urlA, loginA);
         } catch (SQLException refused) {
             agentFailures++;
-            System.err.println("agent round failed: " + refused + " " + List.of(refused.getSuppressed()));
+            System.err.println("reclaim round failed: " + refused + " " + List.of(refused.getSuppressed()));
             holder.close();
             return;
         }

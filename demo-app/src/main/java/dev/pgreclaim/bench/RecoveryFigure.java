@@ -26,89 +26,194 @@ final class RecoveryFigure {
     /** The first few failed rounds, as the child reported them: a figure with failures must say why. */
     private static String failureLines(String stderr) {
         StringBuilder lines = new StringBuilder();
-        stderr.lines().filter(line -> line.startsWith("agent round failed")).limit(3)
+        stderr.lines().filter(line -> line.startsWith("reclaim round failed")).limit(3)
                 .forEach(line -> lines.append("\n    ").append(line));
         return lines.length() == 0 ? "" : "\nFailed rounds (first three):\n" + lines + "\n";
+    }
+
+    /** What one warm recovery JVM measured, and whether its timed set counts (see {@link #measure}). */
+    private record Measured(Stats plain, Stats recovered, Stats naive, Stats refused, Stats floor, long[] failures,
+            long survived, long terminations, Map<Integer, Integer> retries, boolean valid, String why,
+            String stderr) {
+        double p50() {
+            return valid ? recovered.median() : Double.NaN;
+        }
+
+        /** (recovered p50 - floor p50) / floor p50: what the reclaim itself adds to the two logins. */
+        double share() {
+            return (p50() - floor.median()) / floor.median();
+        }
     }
 
     static String run(BenchContext context) throws Exception {
         int rounds = context.quick ? 10 : 200;
         int warmup = context.quick ? 2 : 10;
-        Child.Result result;
-        Seed agentSeed = TestDatabase.seed(context.server, 1);
-        Seed naiveSeed = TestDatabase.seed(context.server, 1);
-        Progress progress = Progress.of(context, "one warm JVM", warmup + rounds, "rounds");
-        try {
-            result = context.child(context.java(),
-                    context.agentFlags(agentSeed, "pgreclaim.min-idle=20ms", "pgreclaim.budget=100000/1m",
-                            "pgreclaim.protect.users=" + naiveSeed.role()),
-                    RecoveryApp.class.getName(), String.valueOf(rounds), String.valueOf(warmup),
-                    String.valueOf(IDLE_MILLIS))
-                    .env("PGRECLAIM_ADMIN_PASSWORD", agentSeed.adminPassword())
-                    .env("BENCH_URL_A", agentSeed.url()).env("BENCH_ROLE_A", agentSeed.role())
-                    .env("BENCH_PW_A", agentSeed.rolePassword())
-                    .env("BENCH_URL_N", naiveSeed.url()).env("BENCH_ROLE_N", naiveSeed.role())
-                    .env("BENCH_PW_N", naiveSeed.rolePassword())
-                    .env("BENCH_ADMIN_N", naiveSeed.admin()).env("BENCH_ADMIN_PW_N", naiveSeed.adminPassword())
-                    .timeoutSeconds(900).onProgress(progress::set)
-                    .run().requireSuccess("recovery rounds");
-        } finally {
-            agentSeed.drop();
-            naiveSeed.drop();
-        }
-        Stats plain = new Stats(Stats.parseTagged(result.stdout(), "PLAIN_NS"));
-        Stats agent = new Stats(Stats.parseTagged(result.stdout(), "AGENT_NS"));
-        Stats naive = new Stats(Stats.parseTagged(result.stdout(), "NAIVE_NS"));
-        Stats refused = new Stats(Stats.parseTagged(result.stdout(), "REFUSED_NS"));
-        Stats floor = new Stats(Stats.parseTagged(result.stdout(), "FLOOR_NS"));
-        long[] failures = Stats.parseTagged(result.stdout(), "FAILURES");
-        long survived = Stats.parseTagged(result.stdout(), "HOLDER_SURVIVED")[0];
-        long terminations = Stats.parseTagged(result.stdout(), "TERMINATIONS")[0];
-        Map<Integer, Integer> retries = new TreeMap<>();
-        Matcher matcher = RECOVERED.matcher(result.stderr());
-        while (matcher.find()) {
-            retries.merge(Integer.parseInt(matcher.group(1)), 1, Integer::sum);
-        }
-        // Any failed round, or a holder that outlived its round (someone else was terminated), and the timed set
-        // says nothing: every target of the row reads MISSED, whatever the times of the rounds that did recover.
-        boolean valid = failures[0] == 0 && survived == 0 && agent.count() == rounds
-                && BenchContext.agentActive(result);
-        String why = valid ? "" : " (" + (failures[0] > 0 ? failures[0] + " of " + (warmup + rounds)
-                + " rounds failed" : survived > 0 ? survived + " holders survived" : BenchContext.agentActive(result)
-                        ? agent.count() + " of " + rounds + " rounds timed" : "agent not active") + ")";
-        double p50 = valid ? agent.median() : Double.NaN;
-        double p99 = agent.percentile(99);
-        context.recoveredP50 = p50;
-        double share = (p50 - floor.median()) / floor.median();
+        boolean withAgent = context.selected("recovery");
+        Measured agent = withAgent ? measure(context, false, rounds, warmup) : null;
+        Measured wrapper = context.selected("recovery-wrapper") ? measure(context, true, rounds, warmup) : null;
         Table table = new Table("", "rounds", "p50", "p99", "max", "failed", "target");
+        StringBuilder text = new StringBuilder("## 2. Recovery latency\n\n");
+        if (agent != null) {
+            addAgentRows(context, table, agent, rounds);
+            text.append("One warm JVM with the agent; per round a fresh session of the role (limit 1) sits idle on the"
+                    + " only slot for " + IDLE_MILLIS + " ms (min-idle 20ms), then the timed open. " + rounds
+                    + " rounds after " + warmup + " untimed; the three measurements rotate order each round. A failed"
+                    + " round makes every target of the agent's rows MISSED.");
+        }
+        if (wrapper != null) {
+            addWrapperRows(context, table, wrapper);
+            text.append(agent != null ? " Then" : "").append(" one warm JVM with the wrapper driver instead (no"
+                    + " `-javaagent`; every URL `jdbc:pgreclaim:postgresql://`, the same policy as system properties),"
+                    + " the same " + rounds + " rounds after " + warmup + " untimed, with its own floor; its rows hold"
+                    + " the agent rows' targets.");
+        }
+        text.append("\n\n").append(table.render()).append('\n');
+        if (agent != null) {
+            text.append("Recovered / plain (p50): ")
+                    .append(String.format(Locale.ROOT, "%.2fx", agent.recovered().median() / agent.plain().median()))
+                    .append("; naive / recovered (p50): ")
+                    .append(String.format(Locale.ROOT, "%.1fx", agent.naive().median() / agent.recovered().median()))
+                    .append(". Agent terminations (MBean): ").append(agent.terminations())
+                    .append("; holders that survived a recovered round: ").append(agent.survived())
+                    .append(". Retries after the termination, per recovered open (from the agent's log): ")
+                    .append(agent.retries()).append(".\n").append(failureLines(agent.stderr()));
+        }
+        if (wrapper != null) {
+            text.append(agent != null ? "\n" : "").append("Wrapper driver: recovered / plain (p50): ")
+                    .append(String.format(Locale.ROOT, "%.2fx",
+                            wrapper.recovered().median() / wrapper.plain().median()));
+            if (agent != null) {
+                text.append("; wrapper / agent (recovered p50): ").append(String.format(Locale.ROOT, "%.2fx",
+                        wrapper.recovered().median() / agent.recovered().median()))
+                        .append("; wrapper / agent (floor p50): ").append(String.format(Locale.ROOT, "%.2fx",
+                                wrapper.floor().median() / agent.floor().median()));
+            }
+            text.append(". Wrapper terminations (MBean): ").append(wrapper.terminations())
+                    .append("; holders that survived a recovered round: ").append(wrapper.survived())
+                    .append(". Retries after the termination, per recovered open (from the wrapper's log): ")
+                    .append(wrapper.retries()).append(".\n").append(failureLines(wrapper.stderr()));
+        }
+        if (agent != null) {
+            text.append("\n").append(firstReclaim(context));
+        }
+        return text.toString();
+    }
+
+    private static void addAgentRows(BenchContext context, Table table, Measured agent, int rounds) {
+        String why = agent.why();
+        double p50 = agent.p50();
+        double p99 = agent.recovered().percentile(99);
+        context.recoveredP50 = p50;
+        double share = agent.share();
+        Stats plain = agent.plain();
+        Stats refused = agent.refused();
+        Stats floor = agent.floor();
+        Stats naive = agent.naive();
         table.row("plain connect, slot free (reference)", plain.count(), Stats.ms(plain.median()),
                 Stats.ms(plain.percentile(99)), Stats.ms(plain.max()), 0, "");
         table.row("refused open alone (a full login: the limit is checked after authentication)", refused.count(),
                 Stats.ms(refused.median()), Stats.ms(refused.percentile(99)), Stats.ms(refused.max()), 0, "");
         table.row("floor: refused open + plain open, same round (two logins, no reclaim)", floor.count(),
                 Stats.ms(floor.median()), Stats.ms(floor.percentile(99)), Stats.ms(floor.max()), 0, "");
-        table.row("pg-reclaim: refused, reclaimed, retried", agent.count(), Stats.ms(agent.median()), Stats.ms(p99),
-                Stats.ms(agent.max()), failures[0],
-                context.verdict("recovery p50", valid && p50 <= 10e6, "p50 <= 10 ms" + why) + ", "
-                        + context.verdict("recovery p99", valid && p99 <= 30e6, "p99 <= 30 ms" + why) + ", "
-                        + context.verdict("recovery vs plain", valid && p50 <= 3 * plain.median(),
+        table.row("pg-reclaim: refused, reclaimed, retried", agent.recovered().count(),
+                Stats.ms(agent.recovered().median()), Stats.ms(p99), Stats.ms(agent.recovered().max()),
+                agent.failures()[0],
+                context.verdict("recovery p50", agent.valid() && p50 <= 10e6, "p50 <= 10 ms" + why) + ", "
+                        + context.verdict("recovery p99", agent.valid() && p99 <= 30e6, "p99 <= 30 ms" + why) + ", "
+                        + context.verdict("recovery vs plain", agent.valid() && p50 <= 3 * plain.median(),
                                 "<= 3x plain" + why));
-        table.row("the agent's own share: (recovered p50 - floor p50) / floor p50", agent.count(),
+        table.row("the agent's own share: (recovered p50 - floor p50) / floor p50", agent.recovered().count(),
                 Stats.ms(p50 - floor.median()), "", "", "", context.verdict("agent's own share of a recovery",
-                        valid && share <= 0.10, (Double.isNaN(share) ? "none"
+                        agent.valid() && share <= 0.10, (Double.isNaN(share) ? "none"
                                 : String.format(Locale.ROOT, "%.1f %%", share * 100)) + " <= 10 % of the floor" + why));
         table.row("naive: refused, pg_terminate_backend(pid, 5000), reconnect", naive.count(),
-                Stats.ms(naive.median()), Stats.ms(naive.percentile(99)), Stats.ms(naive.max()), failures[1], "");
-        return "## 2. Recovery latency\n\n"
-                + "One warm JVM with the agent; per round a fresh session of the role (limit 1) sits idle on the only"
-                + " slot for " + IDLE_MILLIS + " ms (min-idle 20ms), then the timed open. " + rounds + " rounds after "
-                + warmup + " untimed; the three measurements rotate order each round. A failed round makes every"
-                + " target of the agent's rows MISSED.\n\n" + table.render()
-                + "\nRecovered / plain (p50): " + String.format(Locale.ROOT, "%.2fx", agent.median() / plain.median())
-                + "; naive / recovered (p50): " + String.format(Locale.ROOT, "%.1fx", naive.median() / agent.median())
-                + ". Agent terminations (MBean): " + terminations + "; holders that survived a recovered round: "
-                + survived + ". Retries after the termination, per recovered open (from the agent's log): "
-                + retries + ".\n" + failureLines(result.stderr()) + "\n" + firstReclaim(context);
+                Stats.ms(naive.median()), Stats.ms(naive.percentile(99)), Stats.ms(naive.max()),
+                agent.failures()[1], "");
+    }
+
+    /** The wrapper JVM's reference, floor and recovery, with the agent rows' targets under its own figure name. */
+    private static void addWrapperRows(BenchContext context, Table table, Measured wrapper) {
+        String figure = "recovery-wrapper";
+        String why = wrapper.why();
+        double p50 = wrapper.p50();
+        double p99 = wrapper.recovered().percentile(99);
+        double share = wrapper.share();
+        Stats plain = wrapper.plain();
+        Stats floor = wrapper.floor();
+        table.row("wrapper JVM: plain connect, slot free (reference)", plain.count(), Stats.ms(plain.median()),
+                Stats.ms(plain.percentile(99)), Stats.ms(plain.max()), 0, "");
+        table.row("wrapper JVM: floor, refused open + plain open (two logins, no reclaim)", floor.count(),
+                Stats.ms(floor.median()), Stats.ms(floor.percentile(99)), Stats.ms(floor.max()), 0, "");
+        table.row("pg-reclaim wrapper driver: refused, reclaimed, retried", wrapper.recovered().count(),
+                Stats.ms(wrapper.recovered().median()), Stats.ms(p99), Stats.ms(wrapper.recovered().max()),
+                wrapper.failures()[0],
+                context.verdict(figure, "wrapper recovery p50", wrapper.valid() && p50 <= 10e6, "p50 <= 10 ms" + why)
+                        + ", " + context.verdict(figure, "wrapper recovery p99", wrapper.valid() && p99 <= 30e6,
+                                "p99 <= 30 ms" + why)
+                        + ", " + context.verdict(figure, "wrapper recovery vs plain",
+                                wrapper.valid() && p50 <= 3 * plain.median(), "<= 3x plain" + why));
+        table.row("the wrapper's own share: (recovered p50 - floor p50) / floor p50", wrapper.recovered().count(),
+                Stats.ms(p50 - floor.median()), "", "", "", context.verdict(figure,
+                        "wrapper's own share of a recovery", wrapper.valid() && share <= 0.10,
+                        (Double.isNaN(share) ? "none" : String.format(Locale.ROOT, "%.1f %%", share * 100))
+                                + " <= 10 % of the floor" + why));
+    }
+
+    /**
+     * One warm JVM running {@link RecoveryApp}: with the agent, or with the wrapper driver on its class path and
+     * wrapper URLs (no agent). The same policy either way.
+     */
+    private static Measured measure(BenchContext context, boolean wrapper, int rounds, int warmup) throws Exception {
+        Child.Result result;
+        Seed seed = TestDatabase.seed(context.server, 1);
+        Seed naiveSeed = TestDatabase.seed(context.server, 1);
+        Progress progress = Progress.of(context, wrapper ? "one warm JVM with the wrapper driver" : "one warm JVM",
+                warmup + rounds, "rounds");
+        try {
+            String[] policy = {"pgreclaim.min-idle=20ms", "pgreclaim.budget=100000/1m",
+                "pgreclaim.protect.users=" + naiveSeed.role()};
+            String main = RecoveryApp.class.getName();
+            String[] args = {String.valueOf(rounds), String.valueOf(warmup), String.valueOf(IDLE_MILLIS)};
+            Child child = wrapper
+                    ? context.child(context.java(), context.wrapperClasspath(), context.wrapperFlags(seed, policy),
+                            main, args)
+                    : context.child(context.java(), context.agentFlags(seed, policy), main, args);
+            result = child
+                    .env("PGRECLAIM_ADMIN_PASSWORD", seed.adminPassword())
+                    .env("BENCH_URL_A", wrapper ? BenchContext.wrapperUrl(seed.url()) : seed.url())
+                    .env("BENCH_ROLE_A", seed.role())
+                    .env("BENCH_PW_A", seed.rolePassword())
+                    .env("BENCH_URL_N", wrapper ? BenchContext.wrapperUrl(naiveSeed.url()) : naiveSeed.url())
+                    .env("BENCH_ROLE_N", naiveSeed.role())
+                    .env("BENCH_PW_N", naiveSeed.rolePassword())
+                    .env("BENCH_ADMIN_N", naiveSeed.admin()).env("BENCH_ADMIN_PW_N", naiveSeed.adminPassword())
+                    .timeoutSeconds(900).onProgress(progress::set)
+                    .run().requireSuccess(wrapper ? "recovery rounds with the wrapper driver" : "recovery rounds");
+        } finally {
+            seed.drop();
+            naiveSeed.drop();
+        }
+        Stats recovered = new Stats(Stats.parseTagged(result.stdout(), "AGENT_NS"));
+        long[] failures = Stats.parseTagged(result.stdout(), "FAILURES");
+        long survived = Stats.parseTagged(result.stdout(), "HOLDER_SURVIVED")[0];
+        Map<Integer, Integer> retries = new TreeMap<>();
+        Matcher matcher = RECOVERED.matcher(result.stderr());
+        while (matcher.find()) {
+            retries.merge(Integer.parseInt(matcher.group(1)), 1, Integer::sum);
+        }
+        String who = wrapper ? "wrapper" : "agent";
+        boolean active = wrapper ? BenchContext.wrapperActive(result) : BenchContext.agentActive(result);
+        // Any failed round, or a holder that outlived its round (someone else was terminated), and the timed set
+        // says nothing: every target of the row reads MISSED, whatever the times of the rounds that did recover.
+        boolean valid = failures[0] == 0 && survived == 0 && recovered.count() == rounds && active;
+        String why = valid ? "" : " (" + (failures[0] > 0 ? failures[0] + " of " + (warmup + rounds)
+                + " rounds failed" : survived > 0 ? survived + " holders survived" : active
+                        ? recovered.count() + " of " + rounds + " rounds timed" : who + " not active") + ")";
+        return new Measured(new Stats(Stats.parseTagged(result.stdout(), "PLAIN_NS")), recovered,
+                new Stats(Stats.parseTagged(result.stdout(), "NAIVE_NS")),
+                new Stats(Stats.parseTagged(result.stdout(), "REFUSED_NS")),
+                new Stats(Stats.parseTagged(result.stdout(), "FLOOR_NS")), failures, survived,
+                Stats.parseTagged(result.stdout(), "TERMINATIONS")[0], retries, valid, why, result.stderr());
     }
 
     /** The first reclaim of a JVM whose own connect-and-query path is warm: see {@link FirstReclaimApp}. */

@@ -40,11 +40,16 @@ class BenchSmokeIT {
         }
         assertThat(summarised).as("figures with a target in the summary").containsAll(Bench.FIGURES);
 
-        // 1. steady: 2 pairs of 50 timed opens, the agent active in both agent JVMs
+        // 1. steady: 2 rounds of 50 timed opens per JVM, the agent active in both agent JVMs, the wrapper driver
+        // serving the URL and active in both of its JVMs (no agent there)
         String steady = section(report, "## 1. Steady");
         assertThat(cell(steady, "no agent", 1)).isEqualTo("100");
         assertThat(cell(steady, "pg-reclaim agent", 1)).isEqualTo("100");
         assertThat(steady).contains("was seen in 2 of 2 JVMs with the agent");
+        assertThat(cell(steady, "pg-reclaim wrapper driver", 1)).isEqualTo("100");
+        assertThat(cell(steady, "pg-reclaim wrapper driver", 5)).as("wrapper ratio").matches("\\d+\\.\\d{3}");
+        assertThat(cell(steady, "pg-reclaim wrapper driver", 6)).doesNotContain("inactive");
+        assertThat(steady).contains("was active in 2 of 2 JVMs with the wrapper");
 
         // 2. recovery: 10 timed rounds, none failed; the floor and the agent's share measured
         String recovery = section(report, "## 2. Recovery");
@@ -54,6 +59,18 @@ class BenchSmokeIT {
         assertThat(cell(recovery, "floor: refused open + plain open", 1)).isEqualTo("10");
         assertThat(cell(recovery, "the agent's own share", 2)).endsWith(" ms");
         assertThat(recovery).contains("holders that survived a recovered round: 0.");
+        // the same through the wrapper driver, in its own warm JVM without the agent, beside the agent's rows
+        String wrapperRow = "pg-reclaim wrapper driver: refused, reclaimed, retried";
+        assertThat(cell(recovery, wrapperRow, 1)).isEqualTo("10");
+        assertThat(cell(recovery, wrapperRow, 5)).isEqualTo("0");
+        assertThat(cell(recovery, wrapperRow, 2)).endsWith(" ms");
+        assertThat(cell(recovery, wrapperRow, 3)).endsWith(" ms");
+        assertThat(cell(recovery, wrapperRow, 6)).doesNotContain("failed", "survived", "timed", "not active");
+        assertThat(cell(recovery, "wrapper JVM: floor", 1)).isEqualTo("10");
+        assertThat(cell(recovery, "the wrapper's own share", 2)).endsWith(" ms");
+        // one termination per round, warm-up rounds included (2 + 10), and never anyone else's session
+        assertThat(recovery).containsPattern("Wrapper driver: recovered / plain \\(p50\\): \\d+\\.\\d\\dx;")
+                .contains("Wrapper terminations (MBean): 12; holders that survived a recovered round: 0.");
         // first reclaim: 2 JVMs, both reclaims of each timed (a failed one is left out of the count)
         assertThat(cell(recovery, "first reclaim of the JVM", 1)).isEqualTo("2");
         assertThat(cell(recovery, "second reclaim of the JVM", 1)).isEqualTo("2");
