@@ -8,9 +8,8 @@ import dev.pgreclaim.policy.InvalidPolicyException;
 import dev.pgreclaim.policy.Mode;
 import dev.pgreclaim.policy.Policy;
 import dev.pgreclaim.policy.PolicyParser;
-import dev.pgreclaim.reclaim.Prewarm;
+import dev.pgreclaim.reclaim.Background;
 import dev.pgreclaim.reclaim.Reclaimer;
-import dev.pgreclaim.reclaim.SelfCheck;
 import java.lang.instrument.Instrumentation;
 import java.lang.ref.WeakReference;
 import java.util.ArrayList;
@@ -27,7 +26,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class Activation {
     /** How long after the driver loads the reclaim path is prewarmed and the MBean registered. */
-    static final long BACKGROUND_DELAY_MILLIS = 2000;
+    static final long BACKGROUND_DELAY_MILLIS = Background.DELAY_MILLIS;
 
     /** The woven class file names the bridge (or, for an isolated loader, its binary name as a string). */
     private static final byte[] WOVEN_MARKER = "dev/pgreclaim/agent/bridge/ConnectBridge"
@@ -218,49 +217,25 @@ final class Activation {
             return;
         }
         backgroundStarted = true;
-        // Off the application's thread, and a little later: creating the platform MBean server loads ~400 classes
-        // (management, JMX, JFR beans), and loading the reclaim path ahead of need ~80 more; both would compete with
-        // the application's own start-up for the CPU while the driver is being loaded. The counters are kept from
-        // the start either way, and a reclaim before then loads what it needs itself.
+        // Off the application's thread, and a little later (see Background.DELAY_MILLIS).
         final ReclaimMetrics counters = metrics;
-        Thread init = new Thread(new Runnable() {
+        Background.startInit(new Runnable() {
             @Override
             public void run() {
-                try {
-                    Thread.sleep(BACKGROUND_DELAY_MILLIS);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-                int prewarmed = Prewarm.run();
-                ReclaimLog.debug("pg-reclaim: {} classes of the reclaim path loaded ahead of need", prewarmed);
                 Policy current = currentValid();
                 if (current != null && current.jmx()) {
                     ReclaimStats.register(counters, POLICY_LINE);
                 }
             }
-        }, "pg-reclaim-init");
-        init.setDaemon(true);
-        init.start();
+        });
     }
 
     private static synchronized Policy currentValid() {
         return latest;
     }
 
-    private static void selfCheckLater(final Policy checked) {
-        final ClassLoader loader = lastDriverLoader == null ? null : lastDriverLoader.get();
-        if (loader == null) {
-            return;
-        }
-        Thread check = new Thread(new Runnable() {
-            @Override
-            public void run() {
-                SelfCheck.run(checked, loader);
-            }
-        }, "pg-reclaim-self-check");
-        check.setDaemon(true);
-        check.start();
+    private static void selfCheckLater(Policy checked) {
+        Background.selfCheck(checked, lastDriverLoader == null ? null : lastDriverLoader.get());
     }
 
     /** After an attach: the MBean follows the new policy's {@code jmx} once the background start has run. */

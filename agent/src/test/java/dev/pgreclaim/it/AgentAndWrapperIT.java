@@ -2,13 +2,13 @@ package dev.pgreclaim.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.pgreclaim.reclaim.HeldSessions;
-import dev.pgreclaim.reclaim.HeldSessions.State;
 import dev.pgreclaim.testkit.ForkedJvm;
+import dev.pgreclaim.testkit.HeldSessions.State;
+import dev.pgreclaim.testkit.HeldSessions;
 import dev.pgreclaim.testkit.PostgresServer;
 import dev.pgreclaim.testkit.PostgresTest;
-import dev.pgreclaim.testkit.TestDatabase;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
+import dev.pgreclaim.testkit.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

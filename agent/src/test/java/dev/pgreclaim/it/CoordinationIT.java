@@ -2,21 +2,21 @@ package dev.pgreclaim.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.pgreclaim.reclaim.HeldSessions;
+import dev.pgreclaim.testkit.ForkedJvm;
+import dev.pgreclaim.testkit.HeldSessions;
+import dev.pgreclaim.testkit.PostgresServer;
+import dev.pgreclaim.testkit.PostgresTest;
+import dev.pgreclaim.testkit.TestDatabase.Seed;
+import dev.pgreclaim.testkit.TestDatabase;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.Properties;
-import dev.pgreclaim.testkit.ForkedJvm;
-import dev.pgreclaim.testkit.PostgresServer;
-import dev.pgreclaim.testkit.PostgresTest;
-import dev.pgreclaim.testkit.TestDatabase;
-import dev.pgreclaim.testkit.TestDatabase.Seed;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;

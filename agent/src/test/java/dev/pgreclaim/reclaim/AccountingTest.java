@@ -3,10 +3,12 @@ package dev.pgreclaim.reclaim;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pgreclaim.agent.WovenDriver;
+import dev.pgreclaim.testkit.HeldSessions;
+import dev.pgreclaim.testkit.LogCapture;
 import dev.pgreclaim.testkit.PostgresServer;
 import dev.pgreclaim.testkit.PostgresTest;
-import dev.pgreclaim.testkit.TestDatabase;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
+import dev.pgreclaim.testkit.TestDatabase;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;

@@ -5,11 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.pgreclaim.policy.InvalidPolicyException;
 import dev.pgreclaim.policy.VictimRules;
-import dev.pgreclaim.reclaim.HeldSessions.State;
+import dev.pgreclaim.testkit.HeldSessions.State;
+import dev.pgreclaim.testkit.HeldSessions;
 import dev.pgreclaim.testkit.PostgresServer;
 import dev.pgreclaim.testkit.PostgresTest;
-import dev.pgreclaim.testkit.TestDatabase;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
+import dev.pgreclaim.testkit.TestDatabase;
 import java.sql.Connection;
 import java.util.List;
 import java.util.Map;

@@ -5,13 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.pgreclaim.metrics.FailureCause;
 import dev.pgreclaim.policy.LimitKind;
-import dev.pgreclaim.reclaim.HeldSessions.State;
+import dev.pgreclaim.testkit.HeldSessions.State;
+import dev.pgreclaim.testkit.HeldSessions;
+import dev.pgreclaim.testkit.LogCapture;
 import dev.pgreclaim.testkit.PostgresServer;
 import dev.pgreclaim.testkit.PostgresServers;
-import dev.pgreclaim.testkit.PrivateServer;
 import dev.pgreclaim.testkit.PostgresTest;
-import dev.pgreclaim.testkit.TestDatabase;
+import dev.pgreclaim.testkit.PrivateServer;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
+import dev.pgreclaim.testkit.TestDatabase;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;

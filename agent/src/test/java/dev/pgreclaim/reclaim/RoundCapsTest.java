@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.pgreclaim.agent.WovenDriver;
 import dev.pgreclaim.metrics.FailureCause;
-import dev.pgreclaim.reclaim.HeldSessions.State;
+import dev.pgreclaim.testkit.HeldSessions.State;
+import dev.pgreclaim.testkit.HeldSessions;
+import dev.pgreclaim.testkit.LogCapture;
 import dev.pgreclaim.testkit.PostgresServer;
 import dev.pgreclaim.testkit.PostgresTest;
-import dev.pgreclaim.testkit.TestDatabase;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
+import dev.pgreclaim.testkit.TestDatabase;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;

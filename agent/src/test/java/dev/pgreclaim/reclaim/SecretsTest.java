@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.pgreclaim.agent.EntryKind;
 import dev.pgreclaim.metrics.ReclaimStats;
-import dev.pgreclaim.reclaim.HeldSessions.State;
+import dev.pgreclaim.testkit.HeldSessions.State;
+import dev.pgreclaim.testkit.HeldSessions;
+import dev.pgreclaim.testkit.LogCapture;
 import dev.pgreclaim.testkit.PostgresServer;
 import dev.pgreclaim.testkit.PostgresTest;
-import dev.pgreclaim.testkit.TestDatabase;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
+import dev.pgreclaim.testkit.TestDatabase;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.lang.management.ManagementFactory;
@@ -23,9 +25,9 @@ import java.util.Map;
 import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The admin password never shows: not in logs, exception messages, suppressed exceptions or their causes, the

@@ -9,9 +9,8 @@ import dev.pgreclaim.policy.Policy;
 import dev.pgreclaim.policy.PolicyParser;
 import dev.pgreclaim.policy.Setting;
 import dev.pgreclaim.reclaim.OpenHandler;
-import dev.pgreclaim.reclaim.Prewarm;
+import dev.pgreclaim.reclaim.Background;
 import dev.pgreclaim.reclaim.Reclaimer;
-import dev.pgreclaim.reclaim.SelfCheck;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -35,7 +34,7 @@ final class EffectivePolicies {
     /** Policies kept; the least recently used beyond this is closed (its admin session too). */
     static final int MAX_POLICIES = 16;
     /** How long after the first active open the reclaim path is prewarmed and the MBean registered. */
-    static final long BACKGROUND_DELAY_MILLIS = 2000;
+    static final long BACKGROUND_DELAY_MILLIS = Background.DELAY_MILLIS;
     private static final int MAX_REPORTED = 256;
 
     /** The wrapper's counters, JVM-wide, behind {@code dev.pgreclaim:type=Jdbc}: every policy's opens add to them. */
@@ -246,40 +245,20 @@ final class EffectivePolicies {
             }
             backgroundStarted = true;
         }
-        // Off the application's thread, and later: see the agent's Activation for what these cost at start-up.
-        Thread init = new Thread(new Runnable() {
+        // Off the application's thread, and later (see Background.DELAY_MILLIS).
+        Background.startInit(new Runnable() {
             @Override
             public void run() {
-                try {
-                    Thread.sleep(BACKGROUND_DELAY_MILLIS);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-                int prewarmed = Prewarm.run();
-                ReclaimLog.debug("pg-reclaim: {} classes of the reclaim path loaded ahead of need", prewarmed);
                 backgroundDone = true;
                 if (anyJmx()) {
                     ReclaimStats.register(ReclaimStats.JDBC_OBJECT_NAME, METRICS, POLICY_LINE);
                 }
             }
-        }, "pg-reclaim-init");
-        init.setDaemon(true);
-        init.start();
+        });
     }
 
-    private static void selfCheckLater(final Policy checked, final ClassLoader driverLoader) {
-        if (driverLoader == null) {
-            return;
-        }
-        Thread check = new Thread(new Runnable() {
-            @Override
-            public void run() {
-                SelfCheck.run(checked, driverLoader);
-            }
-        }, "pg-reclaim-self-check");
-        check.setDaemon(true);
-        check.start();
+    private static void selfCheckLater(Policy checked, ClassLoader driverLoader) {
+        Background.selfCheck(checked, driverLoader);
     }
 
     /** How many policies are kept (tests). */

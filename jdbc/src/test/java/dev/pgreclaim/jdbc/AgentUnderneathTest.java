@@ -2,13 +2,15 @@ package dev.pgreclaim.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.pgreclaim.jdbc.HeldSessions.State;
 import dev.pgreclaim.policy.PolicyParser;
 import dev.pgreclaim.reclaim.OpenHandler;
+import dev.pgreclaim.testkit.HeldSessions.State;
+import dev.pgreclaim.testkit.HeldSessions;
+import dev.pgreclaim.testkit.LogCapture;
 import dev.pgreclaim.testkit.PostgresServer;
 import dev.pgreclaim.testkit.PostgresTest;
-import dev.pgreclaim.testkit.TestDatabase;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
+import dev.pgreclaim.testkit.TestDatabase;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;

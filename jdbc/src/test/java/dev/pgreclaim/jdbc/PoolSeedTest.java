@@ -4,11 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.pgreclaim.jdbc.HeldSessions.State;
+import dev.pgreclaim.testkit.HeldSessions.State;
+import dev.pgreclaim.testkit.HeldSessions;
+import dev.pgreclaim.testkit.LogCapture;
 import dev.pgreclaim.testkit.PostgresServer;
 import dev.pgreclaim.testkit.PostgresTest;
-import dev.pgreclaim.testkit.TestDatabase;
 import dev.pgreclaim.testkit.TestDatabase.Seed;
+import dev.pgreclaim.testkit.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;

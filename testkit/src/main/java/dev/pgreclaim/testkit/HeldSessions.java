@@ -1,6 +1,5 @@
-package dev.pgreclaim.jdbc;
+package dev.pgreclaim.testkit;
 
-import dev.pgreclaim.testkit.PostgresServer;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -79,7 +78,7 @@ public final class HeldSessions implements AutoCloseable {
     return pid;
   }
 
-  void awaitState(int pid, String state) throws Exception {
+  public void awaitState(int pid, String state) throws Exception {
     for (int i = 0; i < 500; i++) {
       if (state.equals(stateOf(pid))) {
         return;

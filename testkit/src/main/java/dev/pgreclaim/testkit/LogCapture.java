@@ -1,4 +1,4 @@
-package dev.pgreclaim.reclaim;
+package dev.pgreclaim.testkit;
 
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
@@ -10,7 +10,7 @@ import java.nio.charset.StandardCharsets;
  * logs to {@code System.err}, looked up at every line: replacing it captures every line, from every thread, while
  * still passing it on to the original stream.
  */
-final class LogCapture implements AutoCloseable {
+public final class LogCapture implements AutoCloseable {
   private final PrintStream original = System.err;
   private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
 
@@ -35,18 +35,18 @@ final class LogCapture implements AutoCloseable {
     System.setErr(new PrintStream(tee, true, StandardCharsets.UTF_8));
   }
 
-  static LogCapture start() {
+  public static LogCapture start() {
     return new LogCapture();
   }
 
-  String text() {
+  public String text() {
     synchronized (captured) {
       return captured.toString(StandardCharsets.UTF_8);
     }
   }
 
   /** How many times {@code fragment} occurs in the captured text. */
-  int count(String fragment) {
+  public int count(String fragment) {
     String text = text();
     int count = 0;
     for (int at = text.indexOf(fragment); at >= 0; at = text.indexOf(fragment, at + fragment.length())) {
