@@ -154,7 +154,11 @@ public final class VictimQuery {
 
     private static final String WHY_NONE = SETS + " select"
             + " (select " + COUNT + " from mine) as sessions,"
-            + " (select " + COUNT + " from mine where mine.state is null) as hidden,"
+            // hidden: what the admin may not see (pg_stat_get_activity then shows '<insufficient privilege>' and,
+            // from PG 13 on, no backend_type). A backend between login and its first ReadyForQuery also has no
+            // state, but a visible backend_type and an empty query: another JVM's login, never a privilege error.
+            + " (select " + COUNT + " from mine where mine.state is null and (mine.backend_type is null"
+            + "   or mine.query" + EQ + "'<insufficient privilege>')) as hidden,"
             + " (select " + COUNT + " from mine where mine.state" + EQ + "'idle') as idle,"
             + " (select " + COUNT + " from mine where mine.state" + EQ + "'active') as active,"
             + " (select " + COUNT + " from listening) as listeners,"
