@@ -2,7 +2,10 @@ package dev.pgreclaim.metrics;
 
 import java.util.Map;
 
-/** The agent's MBean, {@code dev.pgreclaim:type=Agent}. Never exposes the admin password. */
+/**
+ * The MBean of pg-reclaim: {@code dev.pgreclaim:type=Agent} (the agent), {@code dev.pgreclaim:type=Jdbc} (the JDBC
+ * wrapper). Never exposes the admin password.
+ */
 public interface ReclaimStatsMXBean {
     /** 53300 refusals seen, by limit kind (role, database, reserved, server, unknown). */
     Map<String, Long> getRefusalsByKind();
