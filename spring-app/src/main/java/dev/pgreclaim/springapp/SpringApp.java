@@ -31,9 +31,6 @@ public class SpringApp {
             if (t instanceof SQLException sql && sql.getSQLState() != null) {
                 return sql.getSQLState();
             }
-            if (t.getCause() == t) {
-                break;
-            }
         }
         return "none";
     }
