@@ -173,7 +173,8 @@ final class EffectivePolicies {
             return new Entry(null, null, null);
         }
         if (policy.mode() == Mode.OFF) {
-            reportOnce("off", "pg-reclaim: pgreclaim.mode=off: the JDBC wrapper opens as plain pgjdbc");
+            // once per configuration that says so (not once per JVM: another pool may be configured differently)
+            reportOnce("off:" + policy, "pg-reclaim: pgreclaim.mode=off: the JDBC wrapper opens as plain pgjdbc");
             return new Entry(policy, null, null);
         }
         Reclaimer reclaimer = new Reclaimer(policy, METRICS);

@@ -69,8 +69,17 @@ public final class PgReclaimDriver implements Driver {
             return null;
         }
         Driver pgjdbc = delegate != null ? delegate : PgjdbcDriver.find();
-        WrapperUrl parsed = WrapperUrl.parse(url);
-        Properties plainInfo = WrapperUrl.withoutSettings(info);
+        WrapperUrl parsed;
+        Properties plainInfo;
+        try {
+            parsed = WrapperUrl.parse(url);
+            plainInfo = WrapperUrl.withoutSettings(info);
+        } catch (RuntimeException internalFailure) {
+            // never expected; the open must still be the application's: pgjdbc reads what it knows and skips the rest
+            ReclaimLog.warnOnce("jdbc-url", "pg-reclaim: internal error, the open runs as plain pgjdbc: {}",
+                    internalFailure.toString());
+            return pgjdbc.connect("jdbc:" + url.substring(WrapperUrl.PREFIX.length()), info);
+        }
         if (OpenHandler.ownedElsewhere(info)) {
             // Another pg-reclaim entry point runs this open (the DataSource wrapper over this driver): it reclaims.
             return pgjdbc.connect(parsed.pgjdbcUrl(), OpenHandler.ownedCopy(plainInfo));

@@ -92,6 +92,29 @@ class PoolSeedTest {
     }
   }
 
+  /** The bean form also takes a plain pgjdbc URL (read as the wrapper's) and a login given per call. */
+  @Test
+  void theBeanFormTakesAPgjdbcUrlAndAPerCallLogin(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server);
+        LogCapture log = LogCapture.start()) {
+      int idle = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "forgotten-psql");
+      held.awaitIdleFor(300, idle);
+      PgReclaimDataSource dataSource = new PgReclaimDataSource();
+      dataSource.setUrl(seed.url() + "?pgreclaim.mode=terminate&pgreclaim.admin.user=" + seed.admin()
+          + "&pgreclaim.min-idle=200ms");
+      dataSource.setUser("nobody-" + seed.role());
+      dataSource.setPassword("wrong");
+      dataSource.setLoginTimeout(15);
+
+      try (SystemProperties ignored = SystemProperties.set("pgreclaim.admin.password", seed.adminPassword())) {
+        Connection connection = dataSource.getConnection(seed.role(), seed.rolePassword());
+        held.keep(connection);
+        assertThat(connection.getMetaData().getUserName()).isEqualTo(seed.role());
+        assertReclaimedOnce(held, log, seed, idle);
+      }
+    }
+  }
+
   private static HikariConfig poolConfig() {
     HikariConfig config = new HikariConfig();
     config.setMaximumPoolSize(1);
