@@ -50,7 +50,8 @@ public enum Setting {
     SELF_CHECK("pgreclaim.self-check", "false",
             "`true`: at start-up, on a background thread, log in as the admin role and check its privileges"),
     JMX("pgreclaim.jmx", "true",
-            "`true`: register the `dev.pgreclaim:type=Agent` MBean (counters, last termination, policy)");
+            "`true`: register the MBean, `dev.pgreclaim:type=Agent` (agent) or `dev.pgreclaim:type=Jdbc` (wrapper):"
+                    + " counters, last termination, policy");
 
     private final String key;
     private final String defaultValue;
