@@ -40,6 +40,10 @@ class AgentJarIT {
     assertThat(names).noneMatch(n -> n.contains("net/bytebuddy") || n.startsWith("org/"))
         .anyMatch(n -> n.startsWith("dev/pgreclaim/shaded/bytebuddy/") && n.endsWith(".class"))
         .contains("dev/pgreclaim/agent/AgentMain.class");
+    // the jar sits on the system class path of every JVM it is attached to: it must register no driver there (the
+    // wrapper driver lives in its own jar) and must carry the core it shades
+    assertThat(names).as("service entries").noneMatch(n -> n.startsWith("META-INF/services/"))
+        .contains("dev/pgreclaim/reclaim/OpenHandler.class");
   }
 
   @Test
