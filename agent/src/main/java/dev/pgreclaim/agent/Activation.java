@@ -25,8 +25,6 @@ import java.util.concurrent.atomic.AtomicReference;
  * driver.
  */
 final class Activation {
-    /** How long after the driver loads the reclaim path is prewarmed and the MBean registered. */
-    static final long BACKGROUND_DELAY_MILLIS = Background.DELAY_MILLIS;
 
     /** The woven class file names the bridge (or, for an isolated loader, its binary name as a string). */
     private static final byte[] WOVEN_MARKER = "dev/pgreclaim/agent/bridge/ConnectBridge"

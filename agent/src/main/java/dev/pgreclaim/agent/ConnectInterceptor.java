@@ -12,9 +12,6 @@ import java.util.function.Function;
  * {driver, url, info, result, thrown, round}.
  */
 final class ConnectInterceptor implements Function<Object[], Object> {
-    /** The fault-injection switch of the tests (see {@link OpenHandler#FAULT_INJECTION_PROPERTY}). */
-    static final String FAULT_INJECTION_PROPERTY = OpenHandler.FAULT_INJECTION_PROPERTY;
-
     private final OpenHandler handler;
 
     ConnectInterceptor(Reclaimer reclaimer, ReclaimMetrics metrics) {

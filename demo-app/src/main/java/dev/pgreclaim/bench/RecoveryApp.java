@@ -34,9 +34,10 @@ import org.postgresql.PGConnection;
  * URL).
  */
 public final class RecoveryApp {
-    private static final String NAIVE_TERMINATE = "select pg_terminate_backend(pid, 5000) from pg_stat_activity"
-            + " where pid = (select pid from pg_stat_activity where usename = ? and state = 'idle'"
-            + " and pid <> pg_backend_pid() order by state_change limit 1)";
+    private static final String NAIVE_TERMINATE = "select pg_catalog.pg_terminate_backend(pid, 5000)"
+            + " from pg_catalog.pg_stat_activity where pid = (select pid from pg_catalog.pg_stat_activity"
+            + " where usename = ? and state = 'idle' and pid <> pg_catalog.pg_backend_pid()"
+            + " order by state_change limit 1)";
 
     private final String urlA = System.getenv("BENCH_URL_A");
     private final String roleA = System.getenv("BENCH_ROLE_A");

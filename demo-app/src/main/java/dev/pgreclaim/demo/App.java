@@ -74,7 +74,7 @@ public final class App {
 
     private static int backendPid(Connection connection) throws SQLException {
         try (Statement statement = connection.createStatement();
-                ResultSet rows = statement.executeQuery("select pg_backend_pid()")) {
+                ResultSet rows = statement.executeQuery("select pg_catalog.pg_backend_pid()")) {
             rows.next();
             return rows.getInt(1);
         }

@@ -318,8 +318,8 @@ public final class Demo {
 
     private void dropObjects() throws SQLException {
         try (Connection c = superuser(); Statement st = c.createStatement()) {
-            st.execute("select pg_terminate_backend(pid) from pg_stat_activity where usename in ('" + ROLE + "', '"
-                    + ADMIN + "') and pid <> pg_backend_pid()");
+            st.execute("select pg_catalog.pg_terminate_backend(pid) from pg_catalog.pg_stat_activity where usename in"
+                    + " ('" + ROLE + "', '" + ADMIN + "') and pid <> pg_catalog.pg_backend_pid()");
             st.execute("drop database if exists " + DATABASE + " with (force)");
             st.execute("drop role if exists " + ROLE);
             st.execute("drop role if exists " + ADMIN);

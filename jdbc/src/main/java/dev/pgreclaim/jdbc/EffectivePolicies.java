@@ -33,8 +33,6 @@ import java.util.concurrent.atomic.AtomicReference;
 final class EffectivePolicies {
     /** Policies kept; the least recently used beyond this is closed (its admin session too). */
     static final int MAX_POLICIES = 16;
-    /** How long after the first active open the reclaim path is prewarmed and the MBean registered. */
-    static final long BACKGROUND_DELAY_MILLIS = Background.DELAY_MILLIS;
     private static final int MAX_REPORTED = 256;
 
     /** The wrapper's counters, JVM-wide, behind {@code dev.pgreclaim:type=Jdbc}: every policy's opens add to them. */
