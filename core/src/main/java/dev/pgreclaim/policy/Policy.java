@@ -21,6 +21,7 @@ public final class Policy {
     final int budgetTerminations;
     final long budgetWindowMillis;
     final boolean selfCheck;
+    final boolean rehearse;
     final boolean jmx;
     final List<String> warnings;
 
@@ -39,6 +40,7 @@ public final class Policy {
         this.budgetTerminations = builder.budgetTerminations;
         this.budgetWindowMillis = builder.budgetWindowMillis;
         this.selfCheck = builder.selfCheck;
+        this.rehearse = builder.rehearse;
         this.jmx = builder.jmx;
         this.warnings = Collections.unmodifiableList(new ArrayList<String>(builder.warnings));
     }
@@ -99,6 +101,11 @@ public final class Policy {
         return selfCheck;
     }
 
+    /** Whether the reclaim path is rehearsed once, off the application's threads ({@code pgreclaim.rehearse}). */
+    public boolean rehearse() {
+        return rehearse;
+    }
+
     public boolean jmx() {
         return jmx;
     }
@@ -134,6 +141,7 @@ public final class Policy {
         line.append(" protect.databases=").append(victimRules.protectedDatabases());
         line.append(" protect.listeners=").append(victimRules.protectListeners());
         line.append(" self-check=").append(selfCheck);
+        line.append(" rehearse=").append(rehearse);
         line.append(" jmx=").append(jmx);
         return line.toString();
     }
@@ -156,6 +164,7 @@ public final class Policy {
         int budgetTerminations;
         long budgetWindowMillis;
         boolean selfCheck;
+        boolean rehearse;
         boolean jmx;
         final List<String> warnings = new ArrayList<String>();
     }

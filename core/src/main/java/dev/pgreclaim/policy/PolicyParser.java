@@ -124,6 +124,7 @@ public final class PolicyParser {
         builder.protectDatabases = patterns(Setting.PROTECT_DATABASES);
         builder.protectListeners = bool(Setting.PROTECT_LISTENERS);
         builder.selfCheck = bool(Setting.SELF_CHECK);
+        builder.rehearse = bool(Setting.REHEARSE);
         builder.jmx = bool(Setting.JMX);
 
         if (builder.mode == Mode.TERMINATE && builder.adminUser == null) {

@@ -49,6 +49,10 @@ public enum Setting {
                     + " `false` allows it"),
     SELF_CHECK("pgreclaim.self-check", "false",
             "`true`: at start-up, on a background thread, log in as the admin role and check its privileges"),
+    REHEARSE("pgreclaim.rehearse", "true",
+            "`true`: in `terminate` mode, once per JVM, on a background thread after the first open (not before 2 s"
+                    + " from start), run a reclaim's statements in select-only form on an admin login closed at once,"
+                    + " so the first real reclaim runs warm code; `false`: it does not"),
     JMX("pgreclaim.jmx", "true",
             "`true`: register the MBean, `dev.pgreclaim:type=Agent` (agent) or `dev.pgreclaim:type=Jdbc` (wrapper):"
                     + " counters, last termination, policy");

@@ -21,7 +21,8 @@ public final class Background {
 
     /**
      * On the {@code pg-reclaim-init} daemon thread, {@link #DELAY_MILLIS} from now: {@link Prewarm#run()}, then
-     * {@code afterPrewarm} (the MBean registration, which needs the JMX classes only if the policy asks for it).
+     * {@code afterPrewarm} (the MBean registration, which needs the JMX classes only if the policy asks for it), then
+     * the rehearsals offered so far ({@link Rehearsal}).
      */
     public static void startInit(final Runnable afterPrewarm) {
         Thread init = new Thread(new Runnable() {
@@ -36,6 +37,7 @@ public final class Background {
                 int prewarmed = Prewarm.run();
                 ReclaimLog.debug("pg-reclaim: {} classes of the reclaim path loaded ahead of need", prewarmed);
                 afterPrewarm.run();
+                Rehearsal.runPending();
             }
         }, "pg-reclaim-init");
         init.setDaemon(true);

@@ -70,20 +70,25 @@ public final class KillGuards {
         return needServerSlot;
     }
 
-    Integer[] excludedBoxed() {
-        return box(excludedPids);
+    /** {@link #excludedPids} as an {@code int4[]} literal ({@code {1,2}}), for the victim query's parameter. */
+    String excludedLiteral() {
+        return literal(excludedPids);
     }
 
-    Integer[] requestersBoxed() {
-        return box(requesterPids);
+    /** {@link #requesterPids} as an {@code int4[]} literal. */
+    String requestersLiteral() {
+        return literal(requesterPids);
     }
 
-    private static Integer[] box(int[] pids) {
-        Integer[] boxed = new Integer[pids.length];
+    private static String literal(int[] pids) {
+        StringBuilder text = new StringBuilder(2 + 8 * pids.length).append('{');
         for (int i = 0; i < pids.length; i++) {
-            boxed[i] = Integer.valueOf(pids[i]);
+            if (i > 0) {
+                text.append(',');
+            }
+            text.append(pids[i]);
         }
-        return boxed;
+        return text.append('}').toString();
     }
 
     @Override

@@ -24,6 +24,10 @@ final class ReclaimSite {
      * milliseconds for a 53300 it gets anyway. Reusing the answer briefly only ever makes the agent do less.
      */
     static final long NO_VICTIM_REUSE_MILLIS = 100;
+    /** How long the rehearsal waits for the cross-JVM lock before rehearsing without it. */
+    static final long REHEARSAL_LOCK_WAIT_MILLIS = 100;
+    /** A pid no backend has: the rehearsal's exit poll finds nothing. */
+    private static final int NO_SUCH_PID = 0;
     /** How many signalled pids a site remembers, and for how long. */
     static final int SIGNALLED_MEMORY = 32;
     static final long SIGNALLED_MEMORY_MILLIS = 60_000;
@@ -333,6 +337,54 @@ final class ReclaimSite {
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * The rehearsal ({@code pgreclaim.rehearse}): what a reclaim does, once, on a background thread, so that the first
+     * real one runs code that has run before: the admin login, the lock, the victim selection in its select-only form
+     * (killing nothing), one exit poll, the unlock and the keep-alive scheduling. It runs on a session of its own,
+     * not a site's (so a real reclaim never waits for it), which is closed at once. Never throws.
+     *
+     * @return what happened, for the log line; starts with "failed" when something did
+     */
+    static String rehearse(AdminSession admin, Object driver, VictimScope scope, VictimRules rules,
+            KillGuards guards, long deadlineNanos) {
+        Connection connection;
+        try {
+            connection = admin.acquire(driver, deadlineNanos);
+        } catch (SQLException | RuntimeException adminFailure) {
+            admin.close();
+            return "failed: " + adminConnectFailure(adminFailure, ConnectTarget.withoutParameters(admin.url())).detail;
+        }
+        boolean healthy = true;
+        try {
+            boolean locked = false;
+            try {
+                ReclaimLock.acquire(connection, scope.role(), REHEARSAL_LOCK_WAIT_MILLIS);
+                locked = true;
+            } catch (SQLException lockBusy) {
+                if (!SqlStates.LOCK_NOT_AVAILABLE.equals(lockBusy.getSQLState())) {
+                    throw lockBusy;
+                }
+                // another JVM is reclaiming for this role right now: rehearse the rest without the lock
+            }
+            int eligible = VictimQuery.candidates(connection, scope, rules, guards, 1).size();
+            VictimQuery.awaitExit(connection, NO_SUCH_PID, System.nanoTime());
+            if (locked) {
+                ReclaimLock.release(connection, scope.role());
+            }
+            return eligible == 0 ? "no session would be terminated now" : "a session would be eligible now";
+        } catch (SQLException sqlFailure) {
+            healthy = false;
+            return "failed: " + sqlFailure(sqlFailure).detail;
+        } catch (RuntimeException unexpected) {
+            healthy = false;
+            return "failed: " + unexpected;
+        } finally {
+            // As after a reclaim (this schedules the keep-alive close, starting its thread), then closed now.
+            admin.release(healthy);
+            admin.close();
         }
     }
 

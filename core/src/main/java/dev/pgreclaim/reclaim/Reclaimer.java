@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Decides what to do with a refused open and runs it: observe (log the refusal and the would-be victim) or start an
@@ -36,6 +37,7 @@ public final class Reclaimer {
     private final ReclaimMetrics metrics;
     private final TerminationBudget budget;
     private final OwnSessions ownSessions = new OwnSessions();
+    private final AtomicBoolean rehearsalOffered = new AtomicBoolean();
     private final LinkedHashMap<String, ReclaimSite> sites = new LinkedHashMap<String, ReclaimSite>(16, 0.75f, true);
 
     public Reclaimer(Policy policy, ReclaimMetrics metrics) {
@@ -69,6 +71,44 @@ public final class Reclaimer {
             ownSessions.opened(driver, url, info, connection);
         } catch (RuntimeException unexpected) {
             ReclaimLog.warnOnce("own-sessions", "pg-reclaim: could not record a session the application opened: {}",
+                    unexpected.toString());
+        }
+        if (!rehearsalOffered.get() && policy.rehearse() && policy.mode() == Mode.TERMINATE
+                && rehearsalOffered.compareAndSet(false, true)) {
+            Rehearsal.offer(this, driver, url, info);
+        }
+    }
+
+    /**
+     * Rehearses the reclaim path once for the server and role of an open that succeeded (see
+     * {@link ReclaimSite#rehearse}), on an admin session of its own, and logs what it did. Called off the
+     * application's threads ({@link Rehearsal}). Never throws.
+     */
+    void rehearse(Object driver, String url, Properties info) {
+        try {
+            long start = System.nanoTime();
+            ConnectTarget target = ConnectTarget.parse(url, info, driver);
+            if (target == null || target.user() == null || (target.isMultiHost() && policy.adminUrl() == null)
+                    || policy.victimRules().protectsUser(target.user())) {
+                return; // a refusal of this open would not be reclaimed either
+            }
+            String role = target.user();
+            AdminSession session = new AdminSession(adminUrlFor(target, LimitKind.ROLE), target.adminBaseProperties(),
+                    policy.adminUser(), policy.adminPassword(), policy.adminKeepAliveMillis());
+            String outcome = ReclaimSite.rehearse(session, driver, scopeFor(LimitKind.ROLE, role, target),
+                    policy.victimRules(), KillGuards.of(new int[0], ownSessions.livePids(OwnSessions.key(target)),
+                            target.database(), true),
+                    start + TimeUnit.MILLISECONDS.toNanos(policy.deadlineMillis()));
+            long millis = (System.nanoTime() - start) / 1_000_000L;
+            String line = "pg-reclaim: rehearsal of the reclaim path for role {} at {}: {} ({} ms, one admin login"
+                    + " closed at once, nothing terminated; pgreclaim.rehearse=false turns it off)";
+            if (outcome.startsWith("failed")) {
+                ReclaimLog.warn(line, role, target.describe(), outcome, millis);
+            } else {
+                ReclaimLog.info(line, role, target.describe(), outcome, millis);
+            }
+        } catch (RuntimeException unexpected) {
+            ReclaimLog.warnOnce("rehearsal", "pg-reclaim: the rehearsal of the reclaim path failed: {}",
                     unexpected.toString());
         }
     }
@@ -146,7 +186,8 @@ public final class Reclaimer {
                 : VictimScope.role(role);
     }
 
-    ReclaimSite siteFor(ConnectTarget target, String role, LimitKind kind) {
+    /** The configured admin URL, or the one derived from the refused open's server. */
+    private String adminUrlFor(ConnectTarget target, LimitKind kind) {
         String adminUrl = policy.adminUrl();
         if (adminUrl == null) {
             // A database at its CONNECT LIMIT refuses the admin login as well (unless it is a superuser): when that
@@ -154,6 +195,11 @@ public final class Reclaimer {
             adminUrl = target.derivedAdminUrl(kind == LimitKind.DATABASE && ADMIN_DATABASE.equals(target.database())
                     ? ADMIN_DATABASE_FALLBACK : ADMIN_DATABASE);
         }
+        return adminUrl;
+    }
+
+    ReclaimSite siteFor(ConnectTarget target, String role, LimitKind kind) {
+        String adminUrl = adminUrlFor(target, kind);
         String key = adminUrl + "\u0000" + role;
         List<ReclaimSite> evicted = null;
         ReclaimSite site;
@@ -182,6 +228,11 @@ public final class Reclaimer {
             }
         }
         return site;
+    }
+
+    /** Whether this reclaimer has offered its rehearsal (tests). */
+    boolean rehearsalOffered() {
+        return rehearsalOffered.get();
     }
 
     /** How many reclaim sites are kept (tests). */

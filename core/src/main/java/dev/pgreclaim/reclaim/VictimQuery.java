@@ -2,7 +2,6 @@ package dev.pgreclaim.reclaim;
 
 import dev.pgreclaim.policy.Globs;
 import dev.pgreclaim.policy.VictimRules;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -215,7 +214,7 @@ public final class VictimQuery {
             throws SQLException {
         PreparedStatement statement = admin.prepareStatement(WHY_NONE);
         try {
-            bind(admin, statement, scope, rules, guards);
+            bind(statement, scope, rules, guards);
             ResultSet rows = statement.executeQuery();
             try {
                 rows.next();
@@ -238,7 +237,7 @@ public final class VictimQuery {
             KillGuards guards, int limit) throws SQLException {
         PreparedStatement statement = admin.prepareStatement(sql);
         try {
-            int next = bind(admin, statement, scope, rules, guards);
+            int next = bind(statement, scope, rules, guards);
             statement.setInt(next, limit);
             ResultSet rows = statement.executeQuery();
             try {
@@ -258,18 +257,18 @@ public final class VictimQuery {
     }
 
     /** Binds the parameter row of {@link #SETS}; returns the next parameter index. */
-    private static int bind(Connection admin, PreparedStatement statement, VictimScope scope, VictimRules rules,
+    private static int bind(PreparedStatement statement, VictimScope scope, VictimRules rules,
             KillGuards guards) throws SQLException {
         int i = 1;
         statement.setString(i++, scope.role());
         statement.setLong(i++, rules.minIdleMillis());
         setText(statement, i++, scope.database());
-        statement.setArray(i++, likeArray(admin, rules.protectedApplications()));
-        statement.setArray(i++, likeArray(admin, rules.protectedDatabases()));
-        statement.setArray(i++, likeArray(admin, rules.protectedUsers()));
+        statement.setString(i++, likeArray(rules.protectedApplications()));
+        statement.setString(i++, likeArray(rules.protectedDatabases()));
+        statement.setString(i++, likeArray(rules.protectedUsers()));
         statement.setBoolean(i++, rules.protectListeners());
-        statement.setArray(i++, admin.createArrayOf("int4", guards.excludedBoxed()));
-        statement.setArray(i++, admin.createArrayOf("int4", guards.requestersBoxed()));
+        statement.setString(i++, guards.excludedLiteral());
+        statement.setString(i++, guards.requestersLiteral());
         setText(statement, i++, guards.openDatabase());
         statement.setBoolean(i++, guards.needServerSlot());
         return i;
@@ -283,12 +282,30 @@ public final class VictimQuery {
         }
     }
 
-    private static Array likeArray(Connection admin, List<String> globs) throws SQLException {
-        String[] like = new String[globs.size()];
-        for (int i = 0; i < like.length; i++) {
-            like[i] = Globs.toLike(globs.get(i));
+    /**
+     * The protect patterns as a {@code text[]} literal, every element double-quoted with {@code "} and {@code \\}
+     * escaped, so the server's array input reads back exactly these strings (never a NULL element). Sent as a string
+     * and cast on the server ({@code cast(? as pg_catalog.text[])}): no driver array objects, whose encoding classes
+     * would otherwise load on the first refused open of a JVM.
+     */
+    static String likeArray(List<String> globs) {
+        StringBuilder literal = new StringBuilder().append('{');
+        for (int i = 0; i < globs.size(); i++) {
+            if (i > 0) {
+                literal.append(',');
+            }
+            literal.append('"');
+            String like = Globs.toLike(globs.get(i));
+            for (int c = 0; c < like.length(); c++) {
+                char ch = like.charAt(c);
+                if (ch == '"' || ch == '\\') {
+                    literal.append('\\');
+                }
+                literal.append(ch);
+            }
+            literal.append('"');
         }
-        return admin.createArrayOf("text", like);
+        return literal.append('}').toString();
     }
 
     /** True while the backend still shows in {@code pg_stat_activity} (autocommit: a fresh snapshot each call). */
