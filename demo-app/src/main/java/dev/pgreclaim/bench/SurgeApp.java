@@ -21,7 +21,12 @@ import org.postgresql.PGConnection;
  * slots are all held by idle sessions of other processes) from the call to the connection, then answers
  * {@code OPENED <ns> <backend pid>} or {@code FAILED <ns> <SQLState>} and keeps the connection (so a slot it got does
  * not go to another surge JVM) until {@code CLOSE}, answered by {@code CLOSED}. {@code EXIT} ends it.
- * Args: {@code port warmOpens minWarmMillis}. Env: {@code BENCH_URL, BENCH_ROLE, BENCH_PW}.
+ * {@code FLOOR} is the same barrier for the floor round, with no reclaim: one open of role N (whose slots are all held,
+ * and which the agent's policy protects, so the agent leaves its refusal alone) that must be refused, then one open
+ * of the role (whose slots are free then), kept until {@code CLOSE}; answered {@code FLOOR <refused ns> <open ns>}, or
+ * {@code FAILED <ns> <what>} when the first open was not refused ({@code not-refused}) or the second failed.
+ * Args: {@code port warmOpens minWarmMillis}. Env: {@code BENCH_URL, BENCH_ROLE, BENCH_PW} and role N's
+ * {@code BENCH_URL_N, BENCH_ROLE_N, BENCH_PW_N}.
  */
 public final class SurgeApp {
     private SurgeApp() {
@@ -35,6 +40,10 @@ public final class SurgeApp {
         Properties login = new Properties();
         login.setProperty("user", System.getenv("BENCH_ROLE"));
         login.setProperty("password", System.getenv("BENCH_PW"));
+        String urlN = System.getenv("BENCH_URL_N");
+        Properties loginN = new Properties();
+        loginN.setProperty("user", System.getenv("BENCH_ROLE_N"));
+        loginN.setProperty("password", System.getenv("BENCH_PW_N"));
         try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port);
                 BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(),
                         StandardCharsets.UTF_8));
@@ -64,6 +73,27 @@ public final class SurgeApp {
                         System.err.println("surge open failed: " + refused + " "
                                 + java.util.List.of(refused.getSuppressed()));
                         out.println("FAILED " + elapsed + " " + refused.getSQLState());
+                    }
+                } else if (line.equals("FLOOR")) {
+                    long start = System.nanoTime();
+                    long refusedNanos;
+                    try (Connection notRefused = DriverManager.getConnection(urlN, loginN)) {
+                        out.println("FAILED " + (System.nanoTime() - start) + " not-refused");
+                        continue;
+                    } catch (SQLException refused) {
+                        refusedNanos = System.nanoTime() - start;
+                        if (!"53300".equals(refused.getSQLState())) {
+                            out.println("FAILED " + refusedNanos + " " + refused.getSQLState());
+                            continue;
+                        }
+                    }
+                    long second = System.nanoTime();
+                    try {
+                        held = DriverManager.getConnection(url, login);
+                        out.println("FLOOR " + refusedNanos + " " + (System.nanoTime() - second));
+                    } catch (SQLException failed) {
+                        System.err.println("surge floor open failed: " + failed);
+                        out.println("FAILED " + (System.nanoTime() - second) + " " + failed.getSQLState());
                     }
                 } else if (line.equals("CLOSE")) {
                     if (held != null) {

@@ -52,16 +52,20 @@ final class SurgeFigure {
         Table table = new Table("round", "JVMs", "connected", "failed", "p50", "max", "terminated backends",
                 "target");
         try (Seed seed = TestDatabase.seed(context.server, jvms);
+                Seed floorSeed = TestDatabase.seed(context.server, jvms);
                 ServerSocket barrier = new ServerSocket(0, jvms, InetAddress.getLoopbackAddress())) {
             Progress warming = Progress.of(context, "warming the surge JVMs", jvms, "JVMs ready");
             for (int i = 0; i < jvms; i++) {
                 started.add(context.child(context.java(),
-                        context.agentFlags(seed, "pgreclaim.min-idle=" + MIN_IDLE_MILLIS + "ms"),
+                        context.agentFlags(seed, "pgreclaim.min-idle=" + MIN_IDLE_MILLIS + "ms",
+                                "pgreclaim.protect.users=" + floorSeed.role()),
                         SurgeApp.class.getName(), String.valueOf(barrier.getLocalPort()), String.valueOf(warmOpens),
                         String.valueOf(WARM_MILLIS))
                         .env("PGRECLAIM_ADMIN_PASSWORD", seed.adminPassword())
                         .env("BENCH_URL", seed.url()).env("BENCH_ROLE", seed.role())
                         .env("BENCH_PW", seed.rolePassword())
+                        .env("BENCH_URL_N", floorSeed.url()).env("BENCH_ROLE_N", floorSeed.role())
+                        .env("BENCH_PW_N", floorSeed.rolePassword())
                         .timeoutSeconds(600).start());
             }
             barrier.setSoTimeout(120_000);
@@ -80,6 +84,7 @@ final class SurgeFigure {
                 jvm.socket().setSoTimeout(ANSWER_TIMEOUT_MILLIS);
             }
             Progress progress = Progress.of(context, "surges", rounds, "rounds");
+            List<Double> roundMaxima = new ArrayList<>();
             int[] auditedSoFar = new int[jvms];
             for (int round = 1; round <= rounds; round++) {
                 List<IdleHolder> holders = StormFigure.startHolders(seed, jvms);
@@ -144,7 +149,15 @@ final class SurgeFigure {
                 }
                 table.row(round == 1 ? "1 (each JVM's first reclaim)" : String.valueOf(round), jvms, times.size(),
                         failed, Stats.ms(stats.median()), Stats.ms(stats.max()), terminatedCell, target);
+                roundMaxima.add(stats.max());
                 progress.step();
+            }
+            // last, so that round 1 stays each JVM's first refusal as well as its first reclaim
+            Stats floor = floorRound(context, seed, floorSeed, surge, table);
+            List<String> overFloor = new ArrayList<>();
+            for (int round = 1; round <= roundMaxima.size() && floor.count() > 0; round++) {
+                overFloor.add(String.format(java.util.Locale.ROOT, "round %d %.2fx", round,
+                        roundMaxima.get(round - 1) / floor.max()));
             }
             for (Jvm jvm : surge) {
                 jvm.out().println("EXIT");
@@ -169,8 +182,16 @@ final class SurgeFigure {
                     + " surge JVM opens a connection at the same moment; each open is refused, reclaimed and retried,"
                     + " and is timed from the call to the connection. Each JVM keeps its connection until all have"
                     + " answered. Round 1 is the first reclaim of every JVM; each later round has fresh holders."
-                    + " Terminated backends are the audit lines' pids, compared as a set with the holders'.\n\n"
-                    + table.render() + "\n" + activeLine + "\n"
+                    + " Terminated backends are the audit lines' pids, compared as a set with the holders'. The floor"
+                    + " row, run last with the same JVMs and barrier, is what the surge costs without any reclaim:"
+                    + " each JVM's open of a second role whose " + jvms + " slots are all held and which the policy"
+                    + " protects (a refusal the agent leaves alone: one full login), then a plain open of the role"
+                    + " (the second login), timed as the sum; two logins in each of " + jvms + " JVMs at once on the"
+                    + " same cores.\n\n"
+                    + table.render() + "\n"
+                    + (overFloor.isEmpty() ? "" : "Surge max over the floor's max: " + String.join(", ", overFloor)
+                            + ".\n\n")
+                    + activeLine + "\n"
                     + (rows.isEmpty() ? "" : "Failed opens (first of each JVM):\n" + String.join("\n", rows) + "\n");
         } finally {
             for (Jvm jvm : surge) {
@@ -186,6 +207,52 @@ final class SurgeFigure {
                 }
             }
         }
+    }
+
+    /**
+     * The floor round: every surge JVM, at the barrier, has an open refused by the protected role (full, its slots
+     * held) and then opens the role, whose slots are free; the sum of the two is its floor. Adds the table's row.
+     */
+    private static Stats floorRound(BenchContext context, Seed seed, Seed floorSeed, List<Jvm> surge, Table table)
+            throws Exception {
+        int jvms = surge.size();
+        List<Long> sums = new ArrayList<>();
+        int failed = 0;
+        List<IdleHolder> holders = StormFigure.startHolders(floorSeed, jvms);
+        try {
+            for (Jvm jvm : surge) {
+                jvm.out().println("FLOOR");
+            }
+            for (Jvm jvm : surge) {
+                String line = jvm.in().readLine();
+                if (line == null) {
+                    throw new IllegalStateException("a surge JVM ended during the floor round");
+                }
+                String[] answer = line.split(" ");
+                if (answer[0].equals("FLOOR")) {
+                    sums.add(Long.parseLong(answer[1]) + Long.parseLong(answer[2]));
+                } else {
+                    failed++;
+                }
+            }
+            for (Jvm jvm : surge) {
+                jvm.out().println("CLOSE");
+            }
+            for (Jvm jvm : surge) {
+                expect(jvm, "CLOSED");
+            }
+        } finally {
+            for (IdleHolder holder : holders) {
+                holder.close();
+            }
+        }
+        awaitNoSessions(context, seed.role());
+        awaitNoSessions(context, floorSeed.role());
+        Stats stats = Stats.of(sums);
+        table.row("floor: refused + plain open in every JVM at once, no reclaim", jvms, sums.size(), failed,
+                Stats.ms(stats.median()), Stats.ms(stats.max()), "none",
+                failed == 0 ? "" : context.verdict("surge: floor round", false, "every floor open as expected"));
+        return stats;
     }
 
     private static void expect(Jvm jvm, String expected) throws IOException {
