@@ -242,6 +242,70 @@ class RoundOutcomeTest {
     }
   }
 
+  /**
+   * A victim that outlasts the exit wait (250 ms) and the settle window (30 ms), as one dropping thousands of temporary
+   * tables does: the open keeps retrying into its slot until the deadline instead of giving up when the next round
+   * finds nothing eligible (the old code handed the caller its 53300 although the kill had been made), and nothing
+   * else is terminated meanwhile. The slow exit is made deterministic by stopping the victim's backend (SIGSTOP: the
+   * termination signal stays pending) and continuing it 1.2 s later.
+   */
+  @Test
+  void aVictimThatOutlastsTheExitWaitStillLetsTheOpenIn(PostgresServer server) throws Exception {
+    try (Seed seed = TestDatabase.seed(server, 1); HeldSessions held = new HeldSessions(server)) {
+      Map<String, String> settings = new HashMap<>(terminate(seed));
+      settings.put("pgreclaim.deadline", "15s");
+      try (WovenDriver woven = WovenDriver.install(settings)) {
+        warmUp(woven, seed);
+        awaitNoSessionOf(server, seed.role());
+        int victim = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "slow-to-exit");
+        awaitIdleLongEnough(server, victim);
+        signal("STOP", victim);
+        Thread resume = new Thread(() -> {
+          try {
+            Thread.sleep(1200);
+            signal("CONT", victim);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
+        long start = System.nanoTime();
+        resume.start();
+        try (Connection got = woven.driver().connect(seed.url(), login(seed))) {
+          long millis = (System.nanoTime() - start) / 1_000_000L;
+          assertThat(got.isValid(5)).isTrue();
+          assertThat(millis).as("the slot came free only when the victim was continued").isGreaterThan(1000);
+        } finally {
+          resume.join();
+        }
+        assertThat(woven.metrics().terminations()).isEqualTo(1);
+        assertThat(held.alive(victim)).isFalse();
+      }
+    }
+  }
+
+  private static void signal(String signal, int pid) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(pid)).inheritIO().start();
+    assertThat(kill.waitFor()).as("kill -%s %d", signal, pid).isZero();
+  }
+
+  /** Closed or terminated backends hold the role's slots until they have exited. */
+  private static void awaitNoSessionOf(PostgresServer server, String role) throws Exception {
+    long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    try (Connection su = server.connectAsSuperuser("postgres"); Statement statement = su.createStatement()) {
+      while (System.nanoTime() < until) {
+        try (ResultSet rows = statement.executeQuery("select count(*) from pg_stat_activity where usename = '"
+            + role + "'")) {
+          rows.next();
+          if (rows.getInt(1) == 0) {
+            return;
+          }
+        }
+        Thread.sleep(20);
+      }
+    }
+    throw new AssertionError("sessions of " + role + " did not go away");
+  }
+
   private static Map<String, String> withActOn(Map<String, String> settings, String kinds) {
     Map<String, String> copy = new HashMap<>(settings);
     copy.put("pgreclaim.act-on", kinds);

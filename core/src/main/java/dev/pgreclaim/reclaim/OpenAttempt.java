@@ -17,7 +17,8 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Per round: terminate one victim (single-flight per role, budgeted, under the cross-JVM lock), then retry the open
  * at once; while the victim's slot may still be in use (a short settle window after its exit showed in
- * pg_stat_activity), retry with a jittered 1-16 ms backoff; after that, a further 53300 means someone else took the
+ * pg_stat_activity; until the deadline when the victim had not left by the end of the exit wait), retry with a
+ * jittered backoff; after that, a further 53300 means someone else took the
  * slot, and the next round terminates another victim, up to {@code max-attempts}. A retry refused by another limit is
  * classified again: a kind the policy does not act on ends the attempt. Everything is bounded by the deadline:
  * {@code pgreclaim.deadline} from the first refusal, and the caller's {@code loginTimeout} from the start of the open,
@@ -140,8 +141,16 @@ public final class OpenAttempt {
                     // likely free all the same, so the open is retried; the next round, if any, logs in afresh.
                     lastFailure = result.error;
                 }
-                backoff.reset();
-                settleUntilNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETTLE_MILLIS);
+                if (result.stillExiting) {
+                    // The victim is still exiting (dropping thousands of temporary tables, say) and holds its slot
+                    // until it has: every refusal until the deadline means "not free yet", never "taken by someone
+                    // else", so no further session is terminated for this open, and the retries space out.
+                    backoff.resetForLongWait();
+                    settleUntilNanos = deadlineNanos;
+                } else {
+                    backoff.reset();
+                    settleUntilNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETTLE_MILLIS);
+                }
                 retries++;
                 return true;
             case JOINED:

@@ -18,17 +18,30 @@ final class ReclaimResult {
     final FailureCause cause;
     final String detail;
     final Throwable error;
+    /** Terminated, and still in pg_stat_activity when the exit wait ran out: its slot comes free later. */
+    final boolean stillExiting;
 
     private ReclaimResult(Kind kind, Victim victim, FailureCause cause, String detail, Throwable error) {
+        this(kind, victim, cause, detail, error, false);
+    }
+
+    private ReclaimResult(Kind kind, Victim victim, FailureCause cause, String detail, Throwable error,
+            boolean stillExiting) {
         this.kind = kind;
         this.victim = victim;
         this.cause = cause;
         this.detail = detail;
         this.error = error;
+        this.stillExiting = stillExiting;
     }
 
     static ReclaimResult terminated(Victim victim) {
         return new ReclaimResult(Kind.TERMINATED, victim, null, null, null);
+    }
+
+    /** Terminated; the victim had not left when the exit wait ran out (thousands of temp tables to drop, say). */
+    static ReclaimResult terminatedStillExiting(Victim victim) {
+        return new ReclaimResult(Kind.TERMINATED, victim, null, null, null, true);
     }
 
     /**

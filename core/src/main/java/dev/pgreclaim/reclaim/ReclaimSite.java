@@ -167,8 +167,9 @@ final class ReclaimSite {
                 return ReclaimResult.joined();
             }
             rememberSignalled(victim.pid());
+            boolean exited;
             try {
-                awaitExit(connection, victim.pid(), deadlineNanos);
+                exited = awaitExit(connection, victim.pid(), deadlineNanos);
             } catch (SQLException exitWaitFailure) {
                 // The termination happened: it is audited, counted and charged like any other, and the caller's
                 // suppressed exception names it; only its exit could not be confirmed.
@@ -176,7 +177,7 @@ final class ReclaimSite {
                 return ReclaimResult.terminatedUnconfirmed(victim, "terminated, but the admin session failed while"
                         + " waiting for the session to exit" + stateOf(exitWaitFailure), exitWaitFailure);
             }
-            return ReclaimResult.terminated(victim);
+            return exited ? ReclaimResult.terminated(victim) : ReclaimResult.terminatedStillExiting(victim);
         } catch (SQLException sqlFailure) {
             healthy = false;
             return sqlFailure(sqlFailure);
@@ -203,9 +204,12 @@ final class ReclaimSite {
         return failure.getSQLState() == null ? "" : " (SQLState " + failure.getSQLState() + ")";
     }
 
-    /** Waits (bounded by the open's deadline and {@link #EXIT_WAIT_MAX_MILLIS}) for the victim to leave. */
-    private static void awaitExit(Connection connection, int pid, long deadlineNanos) throws SQLException {
-        VictimQuery.awaitExit(connection, pid, Math.min(deadlineNanos,
+    /**
+     * Waits (bounded by the open's deadline and {@link #EXIT_WAIT_MAX_MILLIS}) for the victim to leave; true when it
+     * has.
+     */
+    private static boolean awaitExit(Connection connection, int pid, long deadlineNanos) throws SQLException {
+        return VictimQuery.awaitExit(connection, pid, Math.min(deadlineNanos,
                 System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(EXIT_WAIT_MAX_MILLIS)));
     }
 

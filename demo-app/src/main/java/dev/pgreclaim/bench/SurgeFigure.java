@@ -119,16 +119,9 @@ final class SurgeFigure {
                         terminated.addAll(all.subList(auditedSoFar[i], all.size()));
                         auditedSoFar[i] = all.size();
                     }
-                    for (Jvm jvm : surge) {
-                        jvm.out().println("CLOSE");
-                    }
-                    for (Jvm jvm : surge) {
-                        expect(jvm, "CLOSED");
-                    }
+                    closeAll(surge);
                 } finally {
-                    for (IdleHolder holder : holders) {
-                        holder.close();
-                    }
+                    closeHolders(holders);
                 }
                 awaitNoSessions(context, seed.role());
                 Stats stats = Stats.of(times);
@@ -235,16 +228,9 @@ final class SurgeFigure {
                     failed++;
                 }
             }
-            for (Jvm jvm : surge) {
-                jvm.out().println("CLOSE");
-            }
-            for (Jvm jvm : surge) {
-                expect(jvm, "CLOSED");
-            }
+            closeAll(surge);
         } finally {
-            for (IdleHolder holder : holders) {
-                holder.close();
-            }
+            closeHolders(holders);
         }
         awaitNoSessions(context, seed.role());
         awaitNoSessions(context, floorSeed.role());
@@ -253,6 +239,22 @@ final class SurgeFigure {
                 Stats.ms(stats.median()), Stats.ms(stats.max()), "none",
                 failed == 0 ? "" : context.verdict("surge: floor round", false, "every floor open as expected"));
         return stats;
+    }
+
+    /** Every surge JVM closes the connection it kept. */
+    private static void closeAll(List<Jvm> surge) throws IOException {
+        for (Jvm jvm : surge) {
+            jvm.out().println("CLOSE");
+        }
+        for (Jvm jvm : surge) {
+            expect(jvm, "CLOSED");
+        }
+    }
+
+    private static void closeHolders(List<IdleHolder> holders) {
+        for (IdleHolder holder : holders) {
+            holder.close();
+        }
     }
 
     private static void expect(Jvm jvm, String expected) throws IOException {

@@ -23,6 +23,22 @@ public final class TestDatabase {
       return connect(role, rolePassword);
     }
 
+    /**
+     * A session of the role holding {@code tables} temporary tables: its exit drops them all, so once terminated it
+     * stays in pg_stat_activity (and holds its slot) for a while (3000 tables: about 1.8 s on the 2-core build
+     * machine).
+     */
+    public Connection connectAsRoleSlowToExit(int tables) throws SQLException {
+      Connection session = connectAsRole();
+      try (java.sql.Statement statement = session.createStatement()) {
+        for (int done = 0; done < tables; done += 500) {
+          statement.execute("do $$ begin for i in " + (done + 1) + ".." + Math.min(tables, done + 500) + " loop"
+              + " execute format('create temp table t%s (id int)', i); end loop; end $$");
+        }
+      }
+      return session;
+    }
+
     /** The admin connects to {@link #url()} too. */
     public Connection connectAsAdmin() throws SQLException {
       return connect(admin, adminPassword);
