@@ -31,13 +31,32 @@ public interface PostgresServer extends AutoCloseable {
     return "jdbc:postgresql://" + host() + ":" + port() + "/" + database;
   }
 
-  /** A new superuser connection (DriverManager, autocommit on). */
+  /**
+   * A new superuser connection (DriverManager, autocommit on). A test's own checks must not fail because backends a
+   * scenario just refused or terminated still hold every process slot of a small private server while they exit (seen
+   * under load: "sorry, too many clients already"), so that refusal is retried for up to 5 s.
+   */
   default Connection connectAsSuperuser(String database) throws SQLException {
     Properties props = new Properties();
     props.setProperty("user", superuser());
     props.setProperty("password", superuserPassword());
     props.setProperty("connectTimeout", "10");
-    return DriverManager.getConnection(jdbcUrl(database), props);
+    long until = System.nanoTime() + 5_000_000_000L;
+    while (true) {
+      try {
+        return DriverManager.getConnection(jdbcUrl(database), props);
+      } catch (SQLException refused) {
+        if (!"53300".equals(refused.getSQLState()) || System.nanoTime() > until) {
+          throw refused;
+        }
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw refused;
+        }
+      }
+    }
   }
 
   /** Runs each statement in autocommit as superuser on one connection to {@code database}. */
