@@ -256,7 +256,7 @@ class RoundOutcomeTest {
       settings.put("pgreclaim.deadline", "15s");
       try (WovenDriver woven = WovenDriver.install(settings)) {
         warmUp(woven, seed);
-        awaitNoSessionOf(server, seed.role());
+        assertThat(server.awaitNoSessionsOf(seed.role(), 10_000)).as("the warm-up's session left").isTrue();
         int victim = held.hold(seed.url(), seed.role(), seed.rolePassword(), State.IDLE, "slow-to-exit");
         awaitIdleLongEnough(server, victim);
         signal("STOP", victim);
@@ -286,24 +286,6 @@ class RoundOutcomeTest {
   private static void signal(String signal, int pid) throws Exception {
     Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(pid)).inheritIO().start();
     assertThat(kill.waitFor()).as("kill -%s %d", signal, pid).isZero();
-  }
-
-  /** Closed or terminated backends hold the role's slots until they have exited. */
-  private static void awaitNoSessionOf(PostgresServer server, String role) throws Exception {
-    long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    try (Connection su = server.connectAsSuperuser("postgres"); Statement statement = su.createStatement()) {
-      while (System.nanoTime() < until) {
-        try (ResultSet rows = statement.executeQuery("select count(*) from pg_stat_activity where usename = '"
-            + role + "'")) {
-          rows.next();
-          if (rows.getInt(1) == 0) {
-            return;
-          }
-        }
-        Thread.sleep(20);
-      }
-    }
-    throw new AssertionError("sessions of " + role + " did not go away");
   }
 
   private static Map<String, String> withActOn(Map<String, String> settings, String kinds) {

@@ -123,27 +123,9 @@ class VictimRulesTest {
         held.close();
         server.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity where usename = '"
             + otherRole + "'");
-        awaitNoSessions(server, otherRole);
+        server.awaitNoSessionsOf(otherRole, 10_000);
         server.execute("postgres", "drop role if exists " + otherRole);
       }
-    }
-  }
-
-  static void awaitNoSessions(PostgresServer server, String role) throws Exception {
-    long until = System.nanoTime() + 10_000_000_000L;
-    while (System.nanoTime() < until) {
-      try (Connection superuser = server.connectAsSuperuser("postgres");
-          java.sql.PreparedStatement statement = superuser.prepareStatement(
-              "select count(*) from pg_stat_activity where usename = ?")) {
-        statement.setString(1, role);
-        try (java.sql.ResultSet rows = statement.executeQuery()) {
-          rows.next();
-          if (rows.getInt(1) == 0) {
-            return;
-          }
-        }
-      }
-      Thread.sleep(10);
     }
   }
 
@@ -171,7 +153,7 @@ class VictimRulesTest {
         held.close();
         server.execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity where usename = '"
             + superRole + "'");
-        awaitNoSessions(server, superRole);
+        server.awaitNoSessionsOf(superRole, 10_000);
         server.execute("postgres", "drop role if exists " + superRole);
       }
     }

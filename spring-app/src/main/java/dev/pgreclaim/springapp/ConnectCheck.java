@@ -29,7 +29,7 @@ class ConnectCheck implements CommandLineRunner, ExitCodeGenerator {
         // PoolInitializationException (a RuntimeException) with the driver's SQLException as the cause
         try (Connection connection = dataSource.getConnection();
                 Statement statement = connection.createStatement();
-                ResultSet rows = statement.executeQuery("select pg_backend_pid()")) {
+                ResultSet rows = statement.executeQuery("select pg_catalog.pg_backend_pid()")) {
             rows.next();
             System.out.println("spring-app: connected pid=" + rows.getInt(1) + " via " + poolName());
             exitCode = 0;

@@ -43,7 +43,7 @@ public final class IdleHolderMain {
     props.setProperty("connectTimeout", "10");
     Connection c = DriverManager.getConnection(url, props);
     int pid;
-    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("select pg_backend_pid()")) {
+    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("select pg_catalog.pg_backend_pid()")) {
       rs.next();
       pid = rs.getInt(1);
     }
@@ -57,7 +57,7 @@ public final class IdleHolderMain {
       }
       case ADVISORY_LOCK -> {
         try (Statement st = c.createStatement()) {
-          st.execute("select pg_advisory_lock(42)");
+          st.execute("select pg_catalog.pg_advisory_lock(42)");
         }
       }
       case ACTIVE -> {

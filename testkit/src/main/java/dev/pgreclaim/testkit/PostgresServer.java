@@ -59,6 +59,31 @@ public interface PostgresServer extends AutoCloseable {
     }
   }
 
+  /**
+   * Waits until no backend of {@code role} is left in pg_stat_activity (closed and terminated backends hold the role's
+   * slots until they have exited), at most {@code timeoutMillis}; false when some are still there.
+   */
+  default boolean awaitNoSessionsOf(String role, long timeoutMillis) throws SQLException, InterruptedException {
+    long until = System.nanoTime() + timeoutMillis * 1_000_000L;
+    while (true) {
+      try (Connection superuser = connectAsSuperuser("postgres");
+          java.sql.PreparedStatement statement =
+              superuser.prepareStatement("select count(*) from pg_stat_activity where usename = ?")) {
+        statement.setString(1, role);
+        try (java.sql.ResultSet rows = statement.executeQuery()) {
+          rows.next();
+          if (rows.getInt(1) == 0) {
+            return true;
+          }
+        }
+      }
+      if (System.nanoTime() >= until) {
+        return false;
+      }
+      Thread.sleep(10);
+    }
+  }
+
   /** Runs each statement in autocommit as superuser on one connection to {@code database}. */
   default void execute(String database, String... statements) throws SQLException {
     try (Connection c = connectAsSuperuser(database); Statement st = c.createStatement()) {

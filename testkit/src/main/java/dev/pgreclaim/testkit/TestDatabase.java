@@ -23,22 +23,6 @@ public final class TestDatabase {
       return connect(role, rolePassword);
     }
 
-    /**
-     * A session of the role holding {@code tables} temporary tables: its exit drops them all, so once terminated it
-     * stays in pg_stat_activity (and holds its slot) for a while (3000 tables: about 1.8 s on the 2-core build
-     * machine).
-     */
-    public Connection connectAsRoleSlowToExit(int tables) throws SQLException {
-      Connection session = connectAsRole();
-      try (java.sql.Statement statement = session.createStatement()) {
-        for (int done = 0; done < tables; done += 500) {
-          statement.execute("do $$ begin for i in " + (done + 1) + ".." + Math.min(tables, done + 500) + " loop"
-              + " execute format('create temp table t%s (id int)', i); end loop; end $$");
-        }
-      }
-      return session;
-    }
-
     /** The admin connects to {@link #url()} too. */
     public Connection connectAsAdmin() throws SQLException {
       return connect(admin, adminPassword);
@@ -55,7 +39,8 @@ public final class TestDatabase {
     /** Terminates the sessions of the database and both roles, then drops database and roles; errors are ignored. */
     public void drop() {
       String[] statements = {
-          "select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and (datname = '"
+          "select pg_catalog.pg_terminate_backend(pid) from pg_catalog.pg_stat_activity"
+              + " where pid <> pg_catalog.pg_backend_pid() and (datname = '"
               + database + "' or usename in ('" + role + "', '" + admin + "'))",
           null,
           "drop role if exists " + role,
