@@ -2,6 +2,7 @@ package dev.pgreclaim.agent;
 
 import dev.pgreclaim.agent.bridge.ConnectBridge;
 import dev.pgreclaim.log.ReclaimLog;
+import dev.pgreclaim.metrics.LazyMBean;
 import dev.pgreclaim.metrics.ReclaimStats;
 import dev.pgreclaim.metrics.ReclaimMetrics;
 import dev.pgreclaim.policy.InvalidPolicyException;
@@ -222,7 +223,7 @@ final class Activation {
             public void run() {
                 Policy current = currentValid();
                 if (current != null && current.jmx()) {
-                    ReclaimStats.register(counters, POLICY_LINE);
+                    LazyMBean.start(ReclaimStats.OBJECT_NAME, counters, POLICY_LINE);
                 }
             }
         });
@@ -242,8 +243,9 @@ final class Activation {
             return; // nothing activated yet: the background start registers it, following the latest policy
         }
         if (parsed.jmx()) {
-            ReclaimStats.register(metrics, POLICY_LINE);
+            LazyMBean.registerNow(ReclaimStats.OBJECT_NAME, metrics, POLICY_LINE);
         } else {
+            LazyMBean.disarm(metrics);
             ReclaimStats.unregister();
         }
     }

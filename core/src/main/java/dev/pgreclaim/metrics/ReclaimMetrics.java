@@ -15,6 +15,8 @@ public final class ReclaimMetrics {
     private final AtomicLong recoveries = new AtomicLong();
     private final AtomicLong observations = new AtomicLong();
     private volatile String lastTermination = "";
+    /** A registration of the MBean waiting for a refusal or a platform MBean server; null when none is. */
+    private volatile LazyMBean pendingMBean;
 
     public ReclaimMetrics() {
         for (LimitKind kind : LimitKind.values()) {
@@ -27,6 +29,33 @@ public final class ReclaimMetrics {
 
     public void refusal(LimitKind kind) {
         refusals.get(kind).incrementAndGet();
+        LazyMBean pending = pendingMBean;
+        if (pending != null) {
+            pending.onRefusal();
+        }
+    }
+
+    /** The application opened a connection (see {@link LazyMBean}). */
+    public void opened() {
+        LazyMBean pending = pendingMBean;
+        if (pending != null) {
+            pending.onOpen();
+        }
+    }
+
+    void armMBean(LazyMBean pending) {
+        pendingMBean = pending;
+    }
+
+    void disarmMBean(LazyMBean pending) {
+        if (pendingMBean == pending) {
+            pendingMBean = null;
+        }
+    }
+
+    /** True while the MBean's registration waits for a refusal or a platform MBean server (tests). */
+    public boolean mBeanPending() {
+        return pendingMBean != null;
     }
 
     public void reclaimAttempted() {

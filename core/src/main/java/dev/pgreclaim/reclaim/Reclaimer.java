@@ -67,6 +67,7 @@ public final class Reclaimer {
      * refusal can tell whether the application already holds an idle session there. Never throws.
      */
     public void opened(Object driver, String url, Properties info, Object connection) {
+        metrics.opened();
         try {
             ownSessions.opened(driver, url, info, connection);
         } catch (RuntimeException unexpected) {

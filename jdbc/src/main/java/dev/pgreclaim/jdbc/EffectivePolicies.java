@@ -1,6 +1,7 @@
 package dev.pgreclaim.jdbc;
 
 import dev.pgreclaim.log.ReclaimLog;
+import dev.pgreclaim.metrics.LazyMBean;
 import dev.pgreclaim.metrics.ReclaimMetrics;
 import dev.pgreclaim.metrics.ReclaimStats;
 import dev.pgreclaim.policy.InvalidPolicyException;
@@ -146,7 +147,7 @@ final class EffectivePolicies {
             }
             startBackground();
             if (backgroundDone && created.policy.jmx()) {
-                ReclaimStats.register(ReclaimStats.JDBC_OBJECT_NAME, METRICS, POLICY_LINE);
+                LazyMBean.arm(ReclaimStats.JDBC_OBJECT_NAME, METRICS, POLICY_LINE);
             }
             if (created.policy.selfCheck()) {
                 selfCheckLater(created.policy, driverLoader);
@@ -249,7 +250,7 @@ final class EffectivePolicies {
             public void run() {
                 backgroundDone = true;
                 if (anyJmx()) {
-                    ReclaimStats.register(ReclaimStats.JDBC_OBJECT_NAME, METRICS, POLICY_LINE);
+                    LazyMBean.start(ReclaimStats.JDBC_OBJECT_NAME, METRICS, POLICY_LINE);
                 }
             }
         });

@@ -1,0 +1,129 @@
+package dev.pgreclaim.metrics;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.management.MBeanServer;
+import javax.management.MBeanServerFactory;
+import javax.management.ObjectName;
+
+/**
+ * When pg-reclaim's MBean ({@code pgreclaim.jmx=true}) is registered. Creating the JVM's platform MBean server costs
+ * an application that has no JMX of its own about 8.5 MiB of memory and 0.15 s of CPU on Java 17 (25 MiB on Java 25),
+ * more than the rest of pg-reclaim's start-up, so pg-reclaim never creates it just in case:
+ * <ul>
+ *   <li>at the background start ({@link #start}), the MBean is registered when the platform server already exists
+ *       (the application's own JMX, a JMX exporter agent, a {@code jconsole} or {@code jcmd} management agent);</li>
+ *   <li>otherwise at the first refusal pg-reclaim sees (from then on the MBean has something to show), or at the
+ *       first open after a platform server has appeared (looked for at most every
+ *       {@value #RECHECK_SECONDS} s, a lookup of a few microseconds that creates nothing).</li>
+ * </ul>
+ * The registration itself runs on a short-lived daemon thread, {@code pg-reclaim-jmx}, never on the application's.
+ * The counters are kept from the start either way, so a later registration shows everything since activation.
+ */
+public final class LazyMBean {
+    static final long RECHECK_SECONDS = 5;
+    private static final String PLATFORM_BEAN = "java.lang:type=Runtime";
+
+    private final String objectName;
+    private final ReclaimMetrics metrics;
+    private final AtomicReference<String> policy;
+    private final AtomicBoolean claimed = new AtomicBoolean();
+    private volatile long nextCheckNanos;
+
+    private LazyMBean(String objectName, ReclaimMetrics metrics, AtomicReference<String> policy) {
+        this.objectName = objectName;
+        this.metrics = metrics;
+        this.policy = policy;
+    }
+
+    /**
+     * At the background start (off the application's threads): registers the MBean now if the JVM has a platform
+     * MBean server, else arms {@code metrics} to do it later (see the class comment). Never throws.
+     */
+    public static void start(String objectName, ReclaimMetrics metrics, AtomicReference<String> policy) {
+        LazyMBean lazy = new LazyMBean(objectName, metrics, policy);
+        if (platformServerExists()) {
+            lazy.claimed.set(true);
+            ReclaimStats.register(objectName, metrics, policy);
+            return;
+        }
+        lazy.nextCheckNanos = System.nanoTime() + TimeUnit.SECONDS.toNanos(RECHECK_SECONDS);
+        metrics.armMBean(lazy);
+    }
+
+    /**
+     * On an application's thread (a new wrapper policy asking for JMX after the background start): registers at the
+     * next open or refusal, off the application's thread, unless a registration is already pending.
+     */
+    public static void arm(String objectName, ReclaimMetrics metrics, AtomicReference<String> policy) {
+        if (metrics.mBeanPending()) {
+            return;
+        }
+        LazyMBean lazy = new LazyMBean(objectName, metrics, policy);
+        lazy.nextCheckNanos = System.nanoTime();
+        metrics.armMBean(lazy);
+    }
+
+    /** Registers now, on this thread (an attach that turned JMX on: the operator asked for it). */
+    public static void registerNow(String objectName, ReclaimMetrics metrics, AtomicReference<String> policy) {
+        metrics.armMBean(null);
+        ReclaimStats.register(objectName, metrics, policy);
+    }
+
+    /** Drops a pending registration (an attach turned JMX off). */
+    public static void disarm(ReclaimMetrics metrics) {
+        metrics.armMBean(null);
+    }
+
+    /** A refusal was seen: register (off this thread). */
+    void onRefusal() {
+        registerInBackground();
+    }
+
+    /** The application opened a connection: at most every few seconds, look for a platform server. */
+    void onOpen() {
+        long now = System.nanoTime();
+        if (now - nextCheckNanos < 0) {
+            return;
+        }
+        nextCheckNanos = now + TimeUnit.SECONDS.toNanos(RECHECK_SECONDS);
+        if (platformServerExists()) {
+            registerInBackground();
+        }
+    }
+
+    private void registerInBackground() {
+        if (!claimed.compareAndSet(false, true)) {
+            return;
+        }
+        metrics.disarmMBean(this);
+        try {
+            Thread register = new Thread(new Runnable() {
+                @Override
+                public void run() {
+                    ReclaimStats.register(objectName, metrics, policy);
+                }
+            }, "pg-reclaim-jmx");
+            register.setDaemon(true);
+            register.start();
+        } catch (Throwable cannotStart) {
+            // best effort: the counters still count, the log lines still say what happened
+        }
+    }
+
+    /** True when the JVM's platform MBean server exists; looks, creates nothing, never throws. */
+    static boolean platformServerExists() {
+        try {
+            ObjectName platformBean = new ObjectName(PLATFORM_BEAN);
+            for (MBeanServer server : MBeanServerFactory.findMBeanServer(null)) {
+                if (server.isRegistered(platformBean)) {
+                    return true;
+                }
+            }
+        } catch (Throwable cannotLook) {
+            // a security manager that denies the lookup: treat as absent, register at the first refusal
+        }
+        return false;
+    }
+}
