@@ -53,7 +53,7 @@ public final class ReclaimMetrics {
         }
     }
 
-    /** True while the MBean's registration waits for a refusal or a platform MBean server (tests). */
+    /** True while the MBean's registration waits for a refusal or a platform MBean server. */
     public boolean mBeanPending() {
         return pendingMBean != null;
     }

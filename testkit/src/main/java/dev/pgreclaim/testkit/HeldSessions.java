@@ -43,7 +43,7 @@ public final class HeldSessions implements AutoCloseable {
     connections.add(connection);
     int pid;
     try (Statement statement = connection.createStatement();
-        ResultSet rows = statement.executeQuery("select pg_backend_pid()")) {
+        ResultSet rows = statement.executeQuery("select pg_catalog.pg_backend_pid()")) {
       rows.next();
       pid = rows.getInt(1);
     }
@@ -63,11 +63,11 @@ public final class HeldSessions implements AutoCloseable {
         }
         break;
       case ADVISORY_LOCK:
-        connection.createStatement().execute("select pg_advisory_lock(42)");
+        connection.createStatement().execute("select pg_catalog.pg_advisory_lock(42)");
         break;
       case ACTIVE:
         active.submit(() -> {
-          connection.createStatement().execute("select pg_sleep(120)");
+          connection.createStatement().execute("select pg_catalog.pg_sleep(120)");
           return null;
         });
         awaitState(pid, "active");

@@ -101,8 +101,9 @@ public interface PostgresServer extends AutoCloseable {
     if (majorVersion() >= 13) {
       execute("postgres", "drop database if exists " + database + " with (force)");
     } else {
-      execute("postgres", "select pg_terminate_backend(pid) from pg_stat_activity where datname = '" + database
-          + "' and pid <> pg_backend_pid()", "drop database if exists " + database);
+      execute("postgres", "select pg_catalog.pg_terminate_backend(pid) from pg_catalog.pg_stat_activity"
+          + " where datname = '" + database + "' and pid <> pg_catalog.pg_backend_pid()",
+          "drop database if exists " + database);
     }
   }
 
