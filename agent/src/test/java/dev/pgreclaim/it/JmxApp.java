@@ -15,7 +15,9 @@ import javax.management.ObjectName;
  * {@code PLATFORM_SERVER_BEFORE=true|false} (looked up, never created), then:
  * <ul>
  *   <li>{@code refusal}: opens once (the role is full: refused, recovered by the agent) and prints
- *       {@code CONNECTED} or {@code FAILED sqlstate=S};</li>
+ *       {@code CONNECTED} or {@code FAILED sqlstate=S}, then whether the platform server exists right after the
+ *       open and half a second later ({@code PLATFORM_SERVER_AT_OPEN_END},
+ *       {@code PLATFORM_SERVER_HALF_A_SECOND_LATER});</li>
  *   <li>{@code late-jmx}: creates the platform MBean server itself, then opens and closes a connection every 200 ms
  *       until the agent's MBean shows (at most 15 s), printing {@code OPENS n}.</li>
  * </ul>
@@ -42,6 +44,10 @@ public final class JmxApp {
       } catch (SQLException refused) {
         System.out.println("FAILED sqlstate=" + refused.getSQLState());
       }
+      // the platform server must not be created while the reclaim runs, nor right after it (it waits for quiet)
+      System.out.println("PLATFORM_SERVER_AT_OPEN_END=" + (serverWith("java.lang:type=Runtime") != null));
+      Thread.sleep(500);
+      System.out.println("PLATFORM_SERVER_HALF_A_SECOND_LATER=" + (serverWith("java.lang:type=Runtime") != null));
     } else {
       ManagementFactory.getPlatformMBeanServer();
       int opens = 0;

@@ -159,9 +159,17 @@ public final class PoolApp {
     reader.join(TimeUnit.MINUTES.toMillis(5));
   }
 
+  /**
+   * Polls: without JMX of its own the application has no platform server until this creates it, and the agent then
+   * registers at its next open or once refusals have been quiet for a while (LazyMBean), not at once.
+   */
   private static void printMBean() throws Exception {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
     ObjectName name = new ObjectName("dev.pgreclaim:type=Agent");
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (!server.isRegistered(name) && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
     if (!server.isRegistered(name)) {
       System.out.println("MBEAN missing");
       return;

@@ -14,15 +14,26 @@ import javax.management.ObjectName;
  * <ul>
  *   <li>at the background start ({@link #start}), the MBean is registered when the platform server already exists
  *       (the application's own JMX, a JMX exporter agent, a {@code jconsole} or {@code jcmd} management agent);</li>
- *   <li>otherwise at the first refusal pg-reclaim sees (from then on the MBean has something to show), or at the
- *       first open after a platform server has appeared (looked for at most every
- *       {@value #RECHECK_SECONDS} s, a lookup of a few microseconds that creates nothing).</li>
+ *   <li>otherwise after the first refusal pg-reclaim sees (from then on the MBean has something to show), once no
+ *       refusal has come for {@value #QUIET_MILLIS} ms (at most {@value #MAX_WAIT_MILLIS} ms after the first), so
+ *       that creating the platform server never competes for the CPU with the reclaim it is about to report; or at
+ *       the first open after a platform server has appeared (looked for at most every {@value #RECHECK_SECONDS} s, a
+ *       lookup of a few microseconds that creates nothing).</li>
  * </ul>
  * The registration itself runs on a short-lived daemon thread, {@code pg-reclaim-jmx}, never on the application's.
  * The counters are kept from the start either way, so a later registration shows everything since activation.
  */
 public final class LazyMBean {
     static final long RECHECK_SECONDS = 5;
+    /**
+     * After a refusal, how long no further refusal must come before the platform server is created: a reclaim round
+     * (the admin login, the victim query, the retried login) takes milliseconds to a few hundred, and creating the
+     * server (~400 classes, ~0.2 s of CPU) during it made the first reclaim of a JVM a third slower and a surge of
+     * first reclaims across JVMs take twice as long (benchmark of 2026-12-04 12:05 UTC).
+     */
+    static final long QUIET_MILLIS = 2000;
+    /** The longest a refusal-triggered registration waits for that quiet (a refusal storm that does not end). */
+    static final long MAX_WAIT_MILLIS = 10000;
     private static final String PLATFORM_BEAN = "java.lang:type=Runtime";
 
     private final String objectName;
@@ -75,39 +86,62 @@ public final class LazyMBean {
         metrics.armMBean(null);
     }
 
-    /** A refusal was seen: register (off this thread). */
+    /** A refusal was seen: register off this thread, once refusals have been quiet for {@link #QUIET_MILLIS}. */
     void onRefusal() {
-        registerInBackground();
+        registerInBackground(true);
     }
 
     /** The application opened a connection: at most every few seconds, look for a platform server. */
     void onOpen() {
         long now = System.nanoTime();
-        if (now - nextCheckNanos < 0) {
+        if (now - nextCheckNanos < 0 || claimed.get()) {
             return;
         }
         nextCheckNanos = now + TimeUnit.SECONDS.toNanos(RECHECK_SECONDS);
         if (platformServerExists()) {
-            registerInBackground();
+            registerInBackground(false);
         }
     }
 
-    private void registerInBackground() {
+    private void registerInBackground(final boolean afterQuiet) {
         if (!claimed.compareAndSet(false, true)) {
             return;
         }
-        metrics.disarmMBean(this);
         try {
             Thread register = new Thread(new Runnable() {
                 @Override
                 public void run() {
-                    ReclaimStats.register(objectName, metrics, policy);
+                    if (afterQuiet && !awaitQuiet()) {
+                        return;
+                    }
+                    // still pending: not disarmed, nor registered by an attach, while this thread waited
+                    if (metrics.claimMBean(LazyMBean.this)) {
+                        ReclaimStats.register(objectName, metrics, policy);
+                    }
                 }
             }, "pg-reclaim-jmx");
             register.setDaemon(true);
             register.start();
         } catch (Throwable cannotStart) {
             // best effort: the counters still count, the log lines still say what happened
+        }
+    }
+
+    /** Sleeps until no refusal came for {@link #QUIET_MILLIS} (at most {@link #MAX_WAIT_MILLIS}); false if cut off. */
+    private boolean awaitQuiet() {
+        long start = System.nanoTime();
+        try {
+            while (true) {
+                long seen = metrics.refusalsTotal();
+                Thread.sleep(QUIET_MILLIS);
+                if (metrics.refusalsTotal() == seen
+                        || System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MILLIS)) {
+                    return true;
+                }
+            }
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 

@@ -43,14 +43,17 @@ public final class ReclaimMetrics {
         }
     }
 
-    void armMBean(LazyMBean pending) {
+    synchronized void armMBean(LazyMBean pending) {
         pendingMBean = pending;
     }
 
-    void disarmMBean(LazyMBean pending) {
-        if (pendingMBean == pending) {
-            pendingMBean = null;
+    /** Takes {@code pending}'s registration if it is still the one pending; true when the caller is to register. */
+    synchronized boolean claimMBean(LazyMBean pending) {
+        if (pendingMBean != pending) {
+            return false;
         }
+        pendingMBean = null;
+        return true;
     }
 
     /** True while the MBean's registration waits for a refusal or a platform MBean server. */
