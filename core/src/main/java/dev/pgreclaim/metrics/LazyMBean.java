@@ -29,7 +29,7 @@ public final class LazyMBean {
      * After a refusal, how long no further refusal must come before the platform server is created: a reclaim round
      * (the admin login, the victim query, the retried login) takes milliseconds to a few hundred, and creating the
      * server (~400 classes, ~0.2 s of CPU) during it made the first reclaim of a JVM a third slower and a surge of
-     * first reclaims across JVMs take twice as long (benchmark of 2026-12-04 12:05 UTC).
+     * first reclaims across 8 JVMs 1.6-1.8 times as long (benchmarks of 2026-12-04, 12:05 against 12:39 and 13:03).
      */
     static final long QUIET_MILLIS = 2000;
     /** The longest a refusal-triggered registration waits for that quiet (a refusal storm that does not end). */

@@ -126,7 +126,7 @@ final class RecoveryFigure {
                 Stats.ms(p50 - floor.median()), "", "", "", context.verdict("agent's own share of a recovery",
                         agent.valid() && share <= 0.10, (Double.isNaN(share) ? "none"
                                 : String.format(Locale.ROOT, "%.1f %%", share * 100)) + " <= 10 % of the floor" + why));
-        table.row("naive: refused, pg_terminate_backend(pid, 5000), reconnect", naive.count(),
+        table.row("naive: refused, terminate with a 5 s wait for the exit, reconnect", naive.count(),
                 Stats.ms(naive.median()), Stats.ms(naive.percentile(99)), Stats.ms(naive.max()),
                 agent.failures()[1], "");
     }
